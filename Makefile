@@ -1,0 +1,48 @@
+# Entry points of the project. `make setup` prepares a Debian 12 machine (as root) and is cheap
+# to repeat; `make test` runs it first, then every test suite in order.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+CLUSTER := $(PYTHON) tests/harness/cluster.py
+
+TOPOLOGY ?= small
+NAME ?=
+SET ?=
+
+.PHONY: setup demo test test-unit test-static test-harness test-molecule \
+        cluster-up cluster-down image
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	bash scripts/demo.sh
+
+# Sequential on purpose: the cheap suites fail first, and the cluster suites share loopback octets.
+test: setup
+	$(MAKE) test-unit
+	$(MAKE) test-static
+	$(MAKE) test-harness
+	$(MAKE) test-molecule
+
+test-unit:
+	$(VENV)/bin/pytest tests/unit -q
+
+test-static:
+	bash tests/static/run.sh
+
+test-harness:
+	$(VENV)/bin/pytest tests/harness -q
+
+test-molecule:
+	bash tests/molecule.sh
+
+# make cluster-up TOPOLOGY=small NAME=mine SET="proxy=true nodes.dea1.sudo=password"
+cluster-up:
+	$(CLUSTER) up $(TOPOLOGY) $(if $(NAME),--name $(NAME)) $(foreach s,$(SET),--set $(s))
+
+cluster-down:
+	$(CLUSTER) down $(if $(NAME),--name $(NAME))
+
+image:
+	$(CLUSTER) build-image
