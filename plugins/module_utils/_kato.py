@@ -1,0 +1,293 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The one client for kato, the Helion Stackato administration CLI.
+
+It runs argv lists with a fixed locale, prefers kato's JSON output, tolerates the extra lines
+kato prints (``WARNING:`` lines, trailing whitespace) and turns every failure into one
+:class:`KatoError` that carries the command, its exit code and its output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import threading
+
+KATO_DEFAULT_PATH = "/home/stackato/bin/kato"
+
+# kato's messages are parsed, so they must not be translated.
+KATO_ENVIRON = {"LANGUAGE": "C", "LC_ALL": "C"}
+
+# Shared options, documented once in plugins/doc_fragments/kato.py.
+KATO_COMMON_ARGS = {
+    "kato_path": {"type": "path", "default": KATO_DEFAULT_PATH},
+}
+
+_VERSION_RE = re.compile(r"^\d+(?:\.\d+){1,3}$")
+_VERSION_SEARCH_RE = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.\d+)?)(?![\w.])")
+_NOISE_PREFIXES = ("WARNING:", "WARN:", "NOTICE:", "INFO:")
+
+
+class KatoError(Exception):
+    """A kato call (or a check around one) failed; carries the evidence for fail_json."""
+
+    def __init__(self, msg, cmd=None, rc=None, stdout="", stderr="", **extra):
+        super().__init__(msg)
+        self.msg = msg
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout or ""
+        self.stderr = stderr or ""
+        self.extra = extra
+
+    def to_result(self):
+        result = {"msg": self.msg, "cmd": self.cmd, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
+        result.update(self.extra)
+        return result
+
+
+def fail_from_error(module, exc, **result):
+    """Fail the module with everything a KatoError knows, plus the partial result."""
+    result.update(exc.to_result())
+    msg = result.pop("msg")
+    module.fail_json(msg=msg, **result)
+
+
+def cmd_to_str(argv):
+    return " ".join(shlex.quote(str(arg)) for arg in argv)
+
+
+def _interesting_line(stdout, stderr):
+    """The line of output that best explains a failure: kato's ERROR line, else the last line."""
+    lines = [line.strip() for line in (stderr + "\n" + stdout).splitlines() if line.strip()]
+    for line in lines:
+        if line.upper().startswith(("ERROR", "FATAL")):
+            return line
+    return lines[-1] if lines else ""
+
+
+def strip_noise(text):
+    """The lines of kato output without warnings and blank lines, right-stripped."""
+    lines = []
+    for line in (text or "").splitlines():
+        line = line.rstrip()
+        if not line.strip() or line.lstrip().startswith(_NOISE_PREFIXES):
+            continue
+        lines.append(line)
+    return lines
+
+
+def parse_json_output(text):
+    """Parse JSON from kato output that may have warning lines before and chatter after it.
+
+    Returns the first JSON document that starts at the beginning of a line and runs to the end
+    of a line. Raises ValueError when there is none.
+    """
+    text = text or ""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    decoder = json.JSONDecoder()
+    lines = text.splitlines(True)
+    offset = 0
+    for line in lines:
+        start = offset + len(line) - len(line.lstrip())
+        offset += len(line)
+        if not line.strip() or line.lstrip().startswith(_NOISE_PREFIXES):
+            continue
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        rest_of_line = text[end:].split("\n", 1)[0]
+        if not rest_of_line.strip():
+            return value
+    raise ValueError("no JSON document found in the output")
+
+
+class StackatoVersion:
+    """A Stackato release number such as 3.4.2, ordered numerically (3.4.2 < 3.6.0 < 3.6.2)."""
+
+    __slots__ = ("parts", "text")
+
+    def __init__(self, text):
+        if isinstance(text, StackatoVersion):
+            text = text.text
+        if not isinstance(text, str) or not _VERSION_RE.match(text.strip()):
+            raise ValueError(f"{text!r} is not a Stackato version (expected digits and dots, such as 3.6.2)")
+        self.text = text.strip()
+        parts = [int(part) for part in self.text.split(".")]
+        while len(parts) > 1 and parts[-1] == 0:
+            parts.pop()
+        self.parts = tuple(parts)
+
+    def __repr__(self):
+        return f"StackatoVersion({self.text!r})"
+
+    def __str__(self):
+        return self.text
+
+    def __eq__(self, other):
+        return self.parts == _as_version(other).parts
+
+    def __hash__(self):
+        return hash(self.parts)
+
+    def __lt__(self, other):
+        return self.parts < _as_version(other).parts
+
+    def __le__(self, other):
+        return self.parts <= _as_version(other).parts
+
+    def __gt__(self, other):
+        return self.parts > _as_version(other).parts
+
+    def __ge__(self, other):
+        return self.parts >= _as_version(other).parts
+
+
+def _as_version(value):
+    return value if isinstance(value, StackatoVersion) else StackatoVersion(value)
+
+
+def compare_versions(left, right):
+    """-1, 0 or 1 as left is older than, equal to or newer than right. Raises ValueError on garbage."""
+    left, right = _as_version(left), _as_version(right)
+    return (left > right) - (left < right)
+
+
+def parse_version_output(text):
+    """The version from ``kato version`` output: the bare version line, ignoring extra lines."""
+    lines = strip_noise(text)
+    for line in lines:
+        if _VERSION_RE.match(line.strip()):
+            return line.strip()
+    for line in lines:
+        match = _VERSION_SEARCH_RE.search(line)
+        if match:
+            return match.group(1)
+    raise ValueError(f"no Stackato version in the output {text!r}")
+
+
+class KatoClient:
+    """Runs kato for one module. Every call goes through :meth:`run`."""
+
+    def __init__(self, module, kato_path=None, require=True):
+        self.module = module
+        self.kato_path = kato_path or module.params.get("kato_path") or KATO_DEFAULT_PATH
+        if require:
+            self.require()
+
+    def exists(self):
+        return os.path.isfile(self.kato_path) and os.access(self.kato_path, os.X_OK)
+
+    def require(self):
+        if not self.exists():
+            raise KatoError(
+                f"kato was not found at {self.kato_path} (or is not executable). Run this module on a Stackato node "
+                f"as the stackato user, or set kato_path to where kato is installed. If an upgrade was interrupted "
+                f"while installing stackato-kato, run stackato.cluster.kato_upgrade, which restores kato.",
+                cmd=self.kato_path,
+            )
+
+    def argv(self, args):
+        return [self.kato_path] + [str(arg) for arg in args]
+
+    def run_argv(self, argv, check_rc=True, cwd=None, data=None, timeout=None, what=None):
+        """Run any argv (kato or Sentinel) with the fixed locale; optional kill after timeout seconds."""
+        timer_box = []
+        timed_out = []
+
+        def _start_timer(proc):
+            def _kill():
+                timed_out.append(True)
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
+
+            timer = threading.Timer(timeout, _kill)
+            timer.daemon = True
+            timer.start()
+            timer_box.append(timer)
+
+        kwargs = {
+            "environ_update": dict(KATO_ENVIRON),
+            "expand_user_and_vars": False,
+            "check_rc": False,
+        }
+        if cwd is not None:
+            kwargs["cwd"] = cwd
+        if data is not None:
+            kwargs["data"] = data
+            kwargs["binary_data"] = False
+        if timeout:
+            kwargs["before_communicate_callback"] = _start_timer
+        try:
+            rc, stdout, stderr = self.module.run_command(argv, **kwargs)
+        finally:
+            for timer in timer_box:
+                timer.cancel()
+        stdout, stderr = stdout or "", stderr or ""
+        if timed_out:
+            raise KatoError(
+                f"{what or cmd_to_str(argv)} did not finish within {timeout} seconds and was stopped; "
+                f"raise the timeout option, then re-run",
+                cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr, timed_out=True,
+            )
+        if check_rc and rc != 0:
+            reason = _interesting_line(stdout, stderr) or "no output"
+            raise KatoError(
+                f"{what or cmd_to_str(argv)} failed (rc={rc}): {reason}",
+                cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
+            )
+        return rc, stdout, stderr
+
+    def run(self, *args, **kwargs):
+        """Run ``kato <args>``; returns (rc, stdout, stderr). Raises KatoError when rc != 0 and check_rc."""
+        return self.run_argv(self.argv(args), **kwargs)
+
+    def run_json(self, *args, **kwargs):
+        """Run kato with arguments that ask for JSON and return the parsed value."""
+        argv = self.argv(args)
+        rc, stdout, stderr = self.run_argv(argv, **kwargs)
+        try:
+            return parse_json_output(stdout)
+        except ValueError as exc:
+            raise KatoError(
+                f"could not parse the JSON output of {cmd_to_str(argv)}: {exc}; check that kato works when run by hand",
+                cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
+            ) from None
+
+    def version(self, node=None):
+        """The installed Stackato version (``kato version``, or ``kato node version <node>``)."""
+        args = ("node", "version", node) if node else ("version",)
+        argv = self.argv(args)
+        rc, stdout, stderr = self.run_argv(argv)
+        try:
+            return parse_version_output(stdout)
+        except ValueError as exc:
+            raise KatoError(
+                f"could not read the Stackato version from {cmd_to_str(argv)}: {exc}",
+                cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
+            ) from None
+
+
+def single_node_entry(data, what, ip=None):
+    """(ip, entry) from JSON keyed by node IP, such as ``kato info -j`` or ``kato process list -j``."""
+    if not isinstance(data, dict) or not data:
+        raise KatoError(f"{what} returned {data!r}, expected a JSON object keyed by node IP")
+    if ip is not None and ip in data:
+        return ip, data[ip]
+    if len(data) == 1 or ip is None:
+        key = next(iter(data))
+        return key, data[key]
+    raise KatoError(f"{what} has no entry for node {ip} (it has {', '.join(sorted(data))})")

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Static checks of the collection, offline:
+#   1. ansible-test sanity (in a copy under .../ansible_collections/stackato/cluster, --venv)
+#   2. ansible-lint (production profile, offline)
+#   3. antsibull-docs lint-collection-docs (module documentation)
+#   4. antsibull-changelog lint (changelog fragments)
+#
+# Usage: tests/static/run.sh [sanity] [lint] [docs] [changelog]     (default: all four)
+# Tools come from the project's .venv, or from $VENV when .venv does not exist.
+# SANITY_ARGS adds arguments to ansible-test sanity (e.g. SANITY_ARGS="--test validate-modules").
+# SANITY_TARGETS limits sanity to paths (default: the whole collection).
+# SANITY_EXCLUDES are left out of sanity (default: the simulator and harness, standalone test
+# infrastructure that runs outside Ansible; set SANITY_EXCLUDES="" to scan them too).
+# shellcheck disable=SC2317  # the step functions are called indirectly, through run_step
+set -euo pipefail
+
+repo=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd -P)
+if [ -x "$repo/.venv/bin/ansible-test" ]; then
+    venv="$repo/.venv"
+elif [ -n "${VENV:-}" ] && [ -x "$VENV/bin/ansible-test" ]; then
+    venv="$VENV"
+else
+    echo "run.sh: no tools: create $repo/.venv (Python 3.12 with ansible-core, ansible-lint, antsibull-docs," \
+         "antsibull-changelog) or set VENV to such a venv" >&2
+    exit 2
+fi
+export PATH="$venv/bin:$PATH"
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(sanity lint docs changelog)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/stackato-static.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# A collection path with ansible_collections/stackato/cluster -> repo, for lint and docs.
+mkdir -p "$work/collections/ansible_collections/stackato"
+ln -s "$repo" "$work/collections/ansible_collections/stackato/cluster"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections"
+
+# ansible-test --venv bootstraps pip with a script it downloads from a host that is not
+# reachable here; it uses a cached copy first. The stand-in installs pip with ensurepip and then
+# runs pip with the bootstrap's own arguments.
+get_pip_stand_in() {
+    local pip_version cache
+    pip_version=$(python -c 'import re, ansible_test._internal.python_requirements as m, inspect
+print(re.search(r"pip=.([0-9.]+).", inspect.getsource(m.get_venv_packages)).group(1))')
+    cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+    [ -f "$cache" ] && return 0
+    mkdir -p "$(dirname "$cache")"
+    cat > "$cache" <<'EOF'
+# Offline stand-in for ansible-test's get-pip download (see tests/static/run.sh).
+import subprocess
+import sys
+
+args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
+sys.exit(subprocess.call([sys.executable, "-m", "pip", "install"] + args))
+EOF
+    echo "run.sh: wrote the offline get-pip stand-in $cache"
+}
+
+copy_collection() {
+    local dest=$1
+    mkdir -p "$dest"
+    local excludes=(.venv .run .cache .ansible .git .pytest_cache dist tests/output __pycache__ '*.pyc' '*.tar.gz')
+    if command -v rsync >/dev/null; then
+        rsync -a "${excludes[@]/#/--exclude=}" "$repo/" "$dest/"
+    else
+        tar -C "$repo" "${excludes[@]/#/--exclude=./}" -cf - . | tar -C "$dest" -xf -
+    fi
+}
+
+declare -A status=() seconds=()
+run_step() {
+    local name=$1
+    shift
+    local start=$SECONDS
+    echo "=== $name"
+    if "$@"; then status[$name]=ok; else status[$name]=FAILED; fi
+    seconds[$name]=$((SECONDS - start))
+    echo "=== $name: ${status[$name]} in ${seconds[$name]}s"
+}
+
+sanity() {
+    get_pip_stand_in
+    local dest="$work/sanity/ansible_collections/stackato/cluster"
+    copy_collection "$dest"
+    local exclude excludes=()
+    for exclude in ${SANITY_EXCLUDES-tests/simulator/ tests/harness/ tests/unit/simulator/}; do
+        [ -e "$dest/$exclude" ] && excludes+=(--exclude "$exclude")
+    done
+    # shellcheck disable=SC2086  # word splitting of the optional arguments is intended
+    (cd "$dest" && ansible-test sanity --venv --python 3.12 --color no "${excludes[@]}" ${SANITY_ARGS:-} ${SANITY_TARGETS:-})
+}
+
+lint() {
+    (cd "$repo" && ansible-lint --offline)
+}
+
+docs() {
+    (cd "$repo" && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck \
+        --validate-collection-refs=all --disallow-unknown-collection-refs .)
+}
+
+changelog() {
+    (cd "$repo" && antsibull-changelog lint)
+}
+
+for step in "${steps[@]}"; do
+    case $step in
+        sanity|lint|docs|changelog) run_step "$step" "$step" ;;
+        *) echo "run.sh: unknown step $step (sanity, lint, docs, changelog)" >&2; exit 2 ;;
+    esac
+done
+
+failed=0
+echo "=== summary"
+for step in "${steps[@]}"; do
+    printf '%-10s %-7s %4ss\n' "$step" "${status[$step]}" "${seconds[$step]}"
+    [ "${status[$step]}" = ok ] || failed=1
+done
+exit $failed

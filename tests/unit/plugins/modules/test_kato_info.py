@@ -1,0 +1,102 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.stackato.cluster.plugins.modules import kato_info
+
+CORE_INFO = {"10.0.0.11": {"roles": ["router", "primary", "base", "controller"], "available_roles": ["dea"],
+                           "mbusip": "10.0.0.11", "version": "3.4.2"}}
+DEA_INFO = {"10.0.0.13": {"roles": ["base", "dea"], "available_roles": [], "mbusip": "10.0.0.11",
+                          "version": "3.4.2",
+                          "dea": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]}}}
+STATUS = {"node": "10.0.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None, "cached": False}
+NODES = {"10.0.0.11": {"roles": ["base", "controller", "primary", "router"]}, "10.0.0.13": {"roles": ["base", "dea"]}}
+MM = ["config", "get", "cloud_controller_ng", "maintenance_mode", "--json"]
+
+
+def calls_for(info, processes, mm=None, status=None, nodes=None):
+    mm = mm or {"out": "false\n"}
+    status = status or {"out": json.dumps(STATUS) + "\n"}
+    calls = [
+        {"argv": ["version"], "out": "WARNING: ssh agent not running\n3.4.2\n"},
+        {"argv": ["info", "-j"], "out": "WARNING: odd\n" + json.dumps(info, indent=2) + "\n  \n"},
+        {"argv": ["process", "list", "-j"], "out": json.dumps(processes) + "\n"},
+        dict(mm, argv=MM),
+        dict(status, argv=["node", "upgrade", "--status", "--json"]),
+    ]
+    if nodes is not None:
+        calls.append({"argv": ["node", "list", "-j"], "out": json.dumps(nodes)})
+    return calls
+
+
+CASES = [
+    {
+        "id": "core_node",
+        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"}},
+                           nodes=NODES),
+        "result": {"changed": False, "version": "3.4.2", "ip": "10.0.0.11", "is_core": True,
+                   "roles": ["base", "controller", "primary", "router"], "available_roles": ["dea"],
+                   "mbusip": "10.0.0.11", "maintenance_mode": False, "nodes": NODES, "dea": {},
+                   "processes": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"},
+                   "upgrade": STATUS},
+    },
+    {
+        "id": "dea_node_no_node_list",
+        "calls": calls_for(DEA_INFO, {"10.0.0.13": {"dea_ng": "RUNNING"}}, mm={"out": "true\n"}),
+        "result": {"ip": "10.0.0.13", "is_core": False, "nodes": {}, "maintenance_mode": True,
+                   "dea": DEA_INFO["10.0.0.13"]["dea"]},
+    },
+    {
+        "id": "cluster_state_unreadable_gives_nulls_and_warnings",
+        "calls": calls_for(DEA_INFO, {"10.0.0.13": {"dea_ng": "FATAL"}},
+                           mm={"rc": 1, "err": "ERROR: cannot reach the primary\n"},
+                           status={"rc": 1, "err": "ERROR: cannot reach the primary\n"}),
+        "result": {"maintenance_mode": None, "processes": {"dea_ng": "FATAL"},
+                   "upgrade": {"version": None, "available": None, "state": None, "step": None, "cached": None}},
+        "warnings": ["maintenance_mode is unknown", "upgrade status is unknown"],
+    },
+    {
+        "id": "info_failure_fails",
+        "calls": [
+            {"argv": ["version"], "out": "3.4.2\n"},
+            {"argv": ["info", "-j"], "rc": 1, "err": "ERROR: kato is broken\n"},
+        ],
+        "failed": True,
+        "msg_contains": ["info -j failed (rc=1): ERROR: kato is broken"],
+    },
+    {
+        "id": "garbage_json_fails",
+        "calls": [
+            {"argv": ["version"], "out": "3.4.2\n"},
+            {"argv": ["info", "-j"], "out": "10.0.0.11 base controller\n"},
+        ],
+        "failed": True,
+        "msg_contains": ["could not parse the JSON output"],
+    },
+    {
+        "id": "garbage_version_fails",
+        "calls": [{"argv": ["version"], "out": "unknown\n"}],
+        "failed": True,
+        "msg_contains": ["could not read the Stackato version"],
+    },
+]
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["normal", "check"])
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_kato_info(case, check, run_module, kato):
+    calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
+    result, failed, warnings = run_module(kato_info, {"kato_path": kato}, calls, check=check)
+    assert failed == case.get("failed", False), result
+    for key, value in case.get("result", {}).items():
+        assert result[key] == value, key
+    for text in case.get("msg_contains", []):
+        assert text in result["msg"]
+    for text in case.get("warnings", []):
+        assert any(text in warning for warning in warnings), warnings
