@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs every molecule scenario against simulated clusters (the Makefile's test-molecule target).
+#   tests/molecule.sh            # all scenarios
+#   tests/molecule.sh micro      # some of them
+set -eu
+repo=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd -P)
+cd "$repo"
+eval "$(scripts/dev-collection-path.sh)"
+if [ -x "$repo/.venv/bin/molecule" ]; then PATH="$repo/.venv/bin:$PATH"; fi
+export PATH
+scenarios=${*:-"micro prefetch cluster proxy preflight_failures"}
+failed=""
+for s in $scenarios; do
+    start=$(date +%s)
+    if molecule test -s "$s"; then status=ok; else status=FAILED; failed="$failed $s"; fi
+    echo "molecule $s: $status in $(( $(date +%s) - start )) s"
+done
+[ -z "$failed" ] || { echo "failed scenarios:$failed" >&2; exit 1; }
