@@ -1,5 +1,6 @@
-#!/usr/bin/env python3
 """Podman harness of the simulated Stackato cluster.
+
+Run it with the project's venv: `.venv/bin/python tests/harness/cluster.py <subcommand>`.
 
 Every node is a podman container on the host network that owns one loopback address
 127.42.<C>.<N> (see docs/dev/simulator.md). Subcommands:
@@ -100,7 +101,7 @@ def podman(*args: str, check: bool = True, capture: bool = True, **kw) -> subpro
     if shutil.which("podman") is None:
         raise HarnessError("podman is not installed: run `make setup` (scripts/setup.sh) as root")
     cmd = ["podman", *args]
-    proc = subprocess.run(cmd, env=podman_env(), text=True,
+    proc = subprocess.run(cmd, env=podman_env(), text=True, check=False,
                           capture_output=capture, **kw)
     if check and proc.returncode != 0:
         output = ((proc.stdout or "") + (proc.stderr or "")).strip().splitlines() if capture else []
@@ -217,7 +218,7 @@ def apply_set(topology: dict, assignment: str) -> None:
     """Dotted path into the topology; a list of named entries is addressed by name."""
     if "=" not in assignment:
         raise HarnessError(f"--set expects key=value, got {assignment!r}")
-    path, _, raw = assignment.partition("=")
+    path, dummy, raw = assignment.partition("=")
     keys = path.split(".")
     target = topology
     for key in keys[:-1]:
@@ -323,7 +324,7 @@ def write_json(path: Path, data) -> None:
 
 
 def run_quiet(*cmd: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise HarnessError(f"{cmd[0]} failed: {proc.stderr.strip()}")
 
@@ -742,10 +743,33 @@ def summarise(name: str, events: list[dict]) -> list[str]:
         after = versions[-1] if versions else node["version"]
         lines.append(f"  {node['name']:10} {ip:14} {node['version']:8} {after:8} {window:18} "
                      f"{' '.join(retired) or '-'}")
-    failures = [e for e in events if e.get("event") == "upgrade_failed"]
-    for event in failures:
-        lines.append(f"  FAILED on {event.get('node')}: {event.get('step')}: {event.get('reason')}")
+    marks = [(e, f"FAILED on {e.get('node')} at {at(e)}: {e.get('step')}: {e.get('reason')}")
+             for e in events if e.get("event") == "upgrade_failed"]
+    marks += [(e, f"RESUMED on {e.get('node')} at {at(e)}")
+              for e in events if e.get("event") == "upgrade_start" and e.get("resume")]
+    marks += [(e, f"INTERRUPTED on {e.get('node')} at {at(e)}: during {e.get('step')}")
+              for e in interrupted(events)]
+    lines += [f"  {mark[1]}" for mark in sorted(marks, key=lambda m: m[0].get("ts", t0))]
     return lines
+
+
+def interrupted(events: list[dict]) -> list[dict]:
+    """Steps of runs that stopped without a word (kato_missing, node_dies).
+
+    A step is interrupted when it started and neither its end, an `upgrade_failed` nor an
+    `upgrade_done` of that node follows before the node's next `upgrade_start` (or the end).
+    """
+    open_step: dict[str, dict] = {}
+    found = []
+    for event in events:
+        node, kind = event.get("node"), event.get("event")
+        if kind == "upgrade_step" and event.get("phase") == "start":
+            open_step[node] = event
+        elif kind in ("upgrade_step", "upgrade_failed", "upgrade_done"):
+            open_step.pop(node, None)
+        elif kind == "upgrade_start" and node in open_step:
+            found.append(open_step.pop(node))
+    return found + list(open_step.values())
 
 
 def cmd_journal(args) -> None:
@@ -778,7 +802,7 @@ def cmd_ssh(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="cluster.py", description=__doc__.split("\n")[0])
+    top = argparse.ArgumentParser(prog="cluster.py", description=__doc__.split("\n", maxsplit=1)[0])
     sub = top.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build-image", help="build or reuse the node image").set_defaults(func=cmd_build_image)
     up = sub.add_parser("up", help="bring a cluster up")
@@ -827,6 +851,9 @@ def main(argv: list[str] | None = None) -> int:
         args.command = args.command + remote
     try:
         args.func(args)
+    except BrokenPipeError:  # `journal | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except HarnessError as exc:
         print(f"cluster.py: error: {exc}", file=sys.stderr)
         return 1
