@@ -15,7 +15,7 @@ description:
     C(kato config del <component> <key>) only when it differs.
   - Values are passed as JSON, so their type is kept (V(true) is a boolean, V("true") a string).
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES

@@ -14,7 +14,7 @@ description:
     recommends before upgrading, and reports the archive's size and checksum.
   - An existing O(dest) is kept and reported unchanged unless O(force=true).
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES

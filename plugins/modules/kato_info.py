@@ -11,10 +11,11 @@ short_description: Read the state of a Helion Stackato node and its cluster from
 version_added: 1.0.0
 description:
   - Reports the installed version, this node's address and roles, its processes, maintenance
-    mode, the upgrade status and, on the Core node, every node of the cluster with its roles.
+    mode, the upgrade status, the patch status and, on the Core node, every node of the cluster
+    with its roles.
   - Only reads; never changes anything.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES
@@ -23,10 +24,11 @@ extends_documentation_fragment:
 options: {}
 notes:
   - Commands run, in order, C(kato version), C(kato info -j), C(kato process list -j),
-    C(kato config get cloud_controller_ng maintenance_mode --json), C(kato node upgrade --status --json)
-    and, on the Core node only, C(kato node list -j).
-  - When maintenance mode or the upgrade status cannot be read (for example while the primary node
-    is down), the module warns and returns V(null) for them instead of failing.
+    C(kato config get cloud_controller_ng maintenance_mode --json), C(kato node upgrade --status --json),
+    C(kato patch status -j) and, on the Core node only, C(kato node list -j).
+  - A kato whose C(patch status) has no C(-j) option is asked again without it, and its text output is read.
+  - When maintenance mode, the upgrade status or the patch status cannot be read (for example while the
+    primary node is down), the module warns and returns V(null) for them instead of failing.
 seealso:
   - module: stackato.cluster.kato_config
   - module: stackato.cluster.kato_upgrade
@@ -113,6 +115,44 @@ nodes:
   returned: success
   type: dict
   sample: {"10.0.0.11": {"roles": ["base", "controller", "primary", "router"]}, "10.0.0.12": {"roles": ["base", "dea"]}}
+patches:
+  description:
+    - The patches C(kato patch status) lists for the installed version, one dictionary per patch;
+      V([]) when there are none, V(null) (with a warning) when the patch status cannot be read.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The patch id; V(null) when kato does not give one.
+      type: int
+    name:
+      description: The patch name.
+      type: str
+    description:
+      description: What the patch fixes.
+      type: str
+    roles:
+      description: The roles the patch affects.
+      type: list
+      elements: str
+    installed_on:
+      description: The nodes the patch is installed on, as kato writes them.
+      type: list
+      elements: str
+    to_be_installed_on:
+      description: The nodes the patch still has to be installed on, as kato writes them.
+      type: list
+      elements: str
+    installed:
+      description: Whether the patch is installed on this node (its address or C(127.0.0.1) in RV(patches[].installed_on)).
+      type: bool
+    pending:
+      description: Whether the patch still has to be installed on this node (it affects one of its roles).
+      type: bool
+  sample:
+    - {"id": 1, "name": "router-websocket-fix", "description": "Keep websocket connections open across router reloads",
+       "roles": ["router"], "installed_on": [], "to_be_installed_on": ["10.0.0.11"], "installed": false, "pending": true}
 dea:
   description:
     - On DEA nodes, C(memory_mb), C(used_mb) and C(instances) (a list of dictionaries with C(app) and C(memory_mb));
@@ -122,6 +162,8 @@ dea:
   sample: {"memory_mb": 4096, "used_mb": 512, "instances": [{"app": "web", "memory_mb": 256}]}
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
@@ -129,10 +171,17 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KatoClient,
     KatoError,
     fail_from_error,
+    parse_json_output,
     single_node_entry,
 )
 
 UPGRADE_KEYS = ("version", "available", "state", "step", "cached")
+LOCAL_ADDRESSES = ("127.0.0.1", "localhost")
+# kato patch status text: a "<name>: <description>" line, then indented "<field>: <value>" lines.
+PATCH_FIELDS = {"patch id": "id", "roles affected": "roles", "installed on": "installed_on",
+                "to be installed on": "to_be_installed_on"}
+PATCH_COUNT_RE = re.compile(r"^\s*\d+ updates? (?:is|are) available", re.IGNORECASE)
+PATCH_LINE_RE = re.compile(r"^(?P<indent>\s*)(?P<key>[^:]+?):\s*(?P<value>.*)$")
 
 
 def read_maintenance_mode(module, client):
@@ -159,6 +208,80 @@ def read_upgrade_status(module, client):
     return status
 
 
+def _address_list(value):
+    if isinstance(value, str):
+        value = [] if value.strip().lower() in ("", "none") else re.split(r"[,\s]+", value.strip())
+    return [str(item) for item in value or []]
+
+
+def normalise_patch(patch, ip):
+    """One patch of kato patch status, with lists for the node fields and this node's view of it."""
+    here = (ip,) + LOCAL_ADDRESSES
+    try:
+        patch_id = int(patch.get("id"))
+    except (TypeError, ValueError):
+        patch_id = None
+    roles = patch.get("roles") or []
+    if isinstance(roles, str):
+        roles = [role for role in re.split(r"[,\s]+", roles.strip()) if role]
+    result = {
+        "id": patch_id,
+        "name": patch.get("name"),
+        "description": patch.get("description"),
+        "roles": list(roles),
+        "installed_on": _address_list(patch.get("installed_on")),
+        "to_be_installed_on": _address_list(patch.get("to_be_installed_on")),
+    }
+    result["installed"] = any(address in here for address in result["installed_on"])
+    result["pending"] = any(address in here for address in result["to_be_installed_on"])
+    return result
+
+
+def parse_patch_text(text):
+    """The patches of kato patch status's text output (kato without -j). Raises ValueError when it is not that."""
+    patches, seen_header = [], False
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith(("WARNING:", "WARN:", "NOTICE:", "INFO:")):
+            continue
+        if PATCH_COUNT_RE.match(line):
+            seen_header = True
+            continue
+        match = PATCH_LINE_RE.match(line)
+        if not match:
+            continue
+        key = match.group("key").strip().lower()
+        if key in PATCH_FIELDS and patches:
+            patches[-1][PATCH_FIELDS[key]] = match.group("value").strip()
+        elif key not in PATCH_FIELDS and not key.startswith(("severity", "reboot")):
+            patches.append({"name": match.group("key").strip(), "description": match.group("value").strip()})
+    if not seen_header:
+        raise ValueError("no 'N updates are available' line")
+    return patches
+
+
+def read_patches(module, client, ip):
+    rc, stdout, stderr = client.run("patch", "status", "-j", check_rc=False)
+    data = None
+    if rc == 0:
+        try:
+            data = parse_json_output(stdout)
+        except ValueError:
+            data = None
+    if isinstance(data, dict) and isinstance(data.get("patches"), list):
+        patches = data["patches"]
+    elif isinstance(data, list):
+        patches = data
+    else:
+        # An older kato without -j: read the text form.
+        try:
+            rc, stdout, stderr = client.run("patch", "status", what="kato patch status")
+            patches = parse_patch_text(stdout)
+        except (KatoError, ValueError) as exc:
+            module.warn(f"the patch status is unknown: {getattr(exc, 'msg', exc)}")
+            return None
+    return [normalise_patch(patch, ip) for patch in patches if isinstance(patch, dict)]
+
+
 def gather(module, client):
     version = client.version()
     ip, info = single_node_entry(client.run_json("info", "-j"), "kato info -j")
@@ -175,6 +298,7 @@ def gather(module, client):
         "processes": processes,
         "maintenance_mode": read_maintenance_mode(module, client),
         "upgrade": read_upgrade_status(module, client),
+        "patches": read_patches(module, client, ip),
         "nodes": {},
         "dea": info.get("dea") or {},
     }

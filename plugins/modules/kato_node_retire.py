@@ -17,7 +17,7 @@ description:
   - A DEA that runs no instances counts as retired already.
   - Run it on the Core node.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES

@@ -10,12 +10,13 @@ module: kato_role
 short_description: Start, stop or restart the roles of a Helion Stackato node
 version_added: 1.0.0
 description:
-  - Reads the node's processes with C(kato process list -j), runs C(kato start|stop|restart [-n node] [role...])
-    when needed, waits with C(kato process ready --block <wait_timeout> all) and reads the processes again.
-  - V(started) does nothing when every process is RUNNING; V(stopped) does nothing when none is
-    RUNNING or STARTING; V(restarted) always restarts.
+  - Reads the node's processes with C(kato process list -j) and its role states with C(kato status -j),
+    runs C(kato start|stop|restart [-n node] [role...]) when needed, waits with
+    C(kato process ready --block <wait_timeout> [-n node] all) and reads both again.
+  - V(started) does nothing when every role in O(roles) is RUNNING; V(stopped) does nothing when none of them is
+    RUNNING or STARTING; V(restarted) always restarts. With O(roles) empty, all roles of the node count.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES
@@ -24,10 +25,12 @@ attributes:
   check_mode:
     support: full
     details:
-      - kato does not say which processes belong to which role, so with O(roles) set the prediction
-        looks at all of the node's processes.
+      - Predicts from the role states of C(kato status -j). When kato does not report role states (or the
+        cluster state cannot be read), it warns and judges by all of the node's processes instead.
   diff_mode:
     support: full
+    details:
+      - The diff shows the role states (the process states when kato does not report roles).
   idempotent:
     support: partial
     details:
@@ -36,6 +39,8 @@ options:
   roles:
     description:
       - The roles to act on, such as V(dea) or V(router). All roles of the node when empty.
+      - V(data-services) stands for the data-service roles the node has.
+      - A role the node does not have fails the task.
     type: list
     elements: str
     default: []
@@ -47,13 +52,12 @@ options:
     default: started
   node:
     description:
-      - Act on this node (C(-n)) instead of the local one.
-      - kato can only wait for local processes, so O(wait) is skipped (with a warning) when O(node) is set.
+      - Act on this node (C(-n)) instead of the local one, as C(kato node list) shows its address.
     type: str
   wait:
     description:
-      - After starting or restarting, block until all processes are ready
-        (C(kato process ready --block <wait_timeout> all)).
+      - After starting or restarting, block until all processes of the node are ready
+        (C(kato process ready --block <wait_timeout> [-n node] all)).
     type: bool
     default: true
   wait_timeout:
@@ -83,10 +87,25 @@ before:
   type: dict
   sample: {"dea_ng": "STOPPED", "router2g": "RUNNING"}
 after:
-  description: The processes and their states after the task (predicted in check mode).
+  description:
+    - The processes and their states after the task.
+    - In check mode, predicted only when O(roles) is empty (kato does not say which processes belong to a role);
+      RV(roles_after) carries the prediction.
   returned: success
   type: dict
   sample: {"dea_ng": "RUNNING", "router2g": "RUNNING"}
+roles_before:
+  description:
+    - The states of the roles in O(roles) (all of the node's roles when empty) before the task, from C(kato status -j).
+    - V(null) when kato does not report role states.
+  returned: success
+  type: dict
+  sample: {"dea": "STOPPED"}
+roles_after:
+  description: The states of those roles after the task (predicted in check mode); V(null) when kato does not report them.
+  returned: success
+  type: dict
+  sample: {"dea": "RUNNING"}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -100,11 +119,40 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
 )
 
 ACTIVE = ("RUNNING", "STARTING")
+# kato's role group (the contract, section 2): it stands for those of these roles the node has.
+ROLE_GROUPS = {"data-services": ("filesystem", "mysql", "postgresql", "mongodb", "redis", "rabbit", "rabbit3",
+                                 "memcached")}
 
 
 def processes(client, node):
+    """(node address as kato keys it, process -> state)."""
     args = ["process", "list"] + (["-n", node] if node else []) + ["-j"]
-    return dict(single_node_entry(client.run_json(*args), "kato process list -j", node)[1] or {})
+    ip, procs = single_node_entry(client.run_json(*args), "kato process list -j", node)
+    return ip, dict(procs or {})
+
+
+def role_states(module, client, ip, wanted):
+    """role -> state of the wanted roles (all when empty) from kato status -j; None when kato does not report roles."""
+    try:
+        data = client.run_json("status", "-j")
+    except KatoError as exc:
+        module.warn(f"cannot read the role states ({exc.msg}): judging by all of the processes of {ip} instead")
+        return None
+    entry = data.get(ip) if isinstance(data, dict) else None
+    states = entry.get("roles") if isinstance(entry, dict) else None
+    if not isinstance(states, dict):
+        module.warn(f"kato status -j does not report the roles of {ip}: judging by all of its processes instead")
+        return None
+    if not wanted:
+        return dict(states)
+    selected = {}
+    for role in wanted:
+        members = [r for r in ROLE_GROUPS.get(role, (role,)) if r in states]
+        if not members:
+            module.fail_json(msg=f"role {role} is not configured on node {ip} (its roles: {', '.join(sorted(states))}); "
+                                 f"add it with kato role add, or leave it out of roles")
+        selected.update((r, states[r]) for r in members)
+    return selected
 
 
 def predict(state, before):
@@ -120,34 +168,48 @@ def needs_action(state, before):
     return any(value in ACTIVE for value in before.values())
 
 
+def wait_ready(client, node, timeout):
+    args = ["process", "ready", "--block", timeout] + (["-n", node] if node else []) + ["all"]
+    try:
+        client.run(*args, what="kato process ready")
+    except KatoError as exc:
+        where = f" on {node}" if node else ""
+        exc.msg = (f"processes{where} not ready within wait_timeout={timeout} seconds: "
+                   f"{' '.join((exc.stdout or exc.stderr).split())}; check them with kato status and "
+                   f"the logs in /s/logs, or raise wait_timeout")
+        raise
+
+
 def run_module(module, client):
     params = module.params
     state, node = params["state"], params["node"]
-    before = processes(client, node)
-    act = needs_action(state, before)
+    ip, before = processes(client, node)
+    roles_before = role_states(module, client, ip, params["roles"])
+    # The decision looks at the roles asked for when kato reports role states, else at every process.
+    act = needs_action(state, roles_before if roles_before is not None else before)
     if module.check_mode or not act:
-        after = predict(state, before) if act else before
+        after = before
+        roles_after = roles_before
+        if act:
+            roles_after = predict(state, roles_before) if roles_before is not None else None
+            after = before if roles_before is not None and params["roles"] else predict(state, before)
     else:
         verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
         client.run(verb, *(["-n", node] if node else []), *params["roles"])
         if params["wait"] and state != "stopped":
-            if node:
-                module.warn(f"not waiting for {node}: kato process ready only checks the local node")
-            else:
-                try:
-                    client.run("process", "ready", "--block", params["wait_timeout"], "all",
-                               what="kato process ready")
-                except KatoError as exc:
-                    exc.msg = (f"processes not ready within wait_timeout={params['wait_timeout']} seconds: "
-                               f"{' '.join((exc.stdout or exc.stderr).split())}; check them with kato status and "
-                               f"the logs in /s/logs, or raise wait_timeout")
-                    raise
-        after = processes(client, node)
+            wait_ready(client, node, params["wait_timeout"])
+        after = processes(client, node)[1]
+        roles_after = role_states(module, client, ip, params["roles"])
+    changed = state == "restarted" or before != after or roles_before != roles_after
+    diff_before = roles_before if roles_before is not None else before
+    diff_after = roles_after if roles_after is not None else after
     return {
-        "changed": state == "restarted" or before != after,
+        "changed": changed,
         "before": before,
         "after": after,
-        "diff": {"before": before, "after": after},
+        "roles_before": roles_before,
+        "roles_after": roles_after,
+        "diff": {"before": diff_before, "after": diff_after},
     }
 
 

@@ -17,7 +17,7 @@ description:
   - Run on the Core node without O(node), C(kato) upgrades the whole cluster one node at a time
     (primary last); anywhere else, or with O(node), one node.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES

@@ -16,7 +16,7 @@ description:
   - Unlike C(ansible_facts), the memory figure honours a cgroup memory limit (v1 or v2), as in containers.
   - Pure Python; does not need kato. Never changes anything.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.INFO_MODULE

@@ -18,7 +18,7 @@ description:
     (C(service sentinel-d restart)), for example from a handler.
   - Needs C(become), as the directory may be outside the C(stackato) user's reach.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato.ATTRIBUTES
 attributes:

@@ -16,7 +16,7 @@ description:
     a 2xx answer counts as reachable. The endpoint's name is then resolved by the proxy, not the node.
   - Pure Python sockets; does not need kato. Never changes anything.
 author:
-  - stackato.cluster contributors (!UNKNOWN)
+  - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.INFO_MODULE

@@ -18,9 +18,26 @@ DEA_INFO = {"10.0.0.13": {"roles": ["base", "dea"], "available_roles": [], "mbus
 STATUS = {"node": "10.0.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None, "cached": False}
 NODES = {"10.0.0.11": {"roles": ["base", "controller", "primary", "router"]}, "10.0.0.13": {"roles": ["base", "dea"]}}
 MM = ["config", "get", "cloud_controller_ng", "maintenance_mode", "--json"]
+PATCH_JSON = ["patch", "status", "-j"]
+PATCH_TEXT = ["patch", "status"]
+NO_PATCHES = [{"argv": PATCH_JSON, "out": json.dumps({"version": "3.4.2", "patches": []}) + "\n"}]
+PATCH = {"id": 1, "name": "router-websocket-fix", "description": "Keep websocket connections open",
+         "roles": ["router"]}
+PATCH_STATUS_TEXT = """2 updates are available for 3.6.0.
+    router-websocket-fix: Keep websocket connections open
+        patch id:           1
+        roles affected:     router, controller
+        installed on:       none
+        to be installed on: 127.0.0.1
+    aok-endpoint-fix: Correct aok endpoint: redirect to custom uri
+        patch id:           2
+        roles affected:     controller
+        installed on:       127.0.0.1, 10.0.0.12
+        to be installed on: none
+"""
 
 
-def calls_for(info, processes, mm=None, status=None, nodes=None):
+def calls_for(info, processes, mm=None, status=None, nodes=None, patches=None):
     mm = mm or {"out": "false\n"}
     status = status or {"out": json.dumps(STATUS) + "\n"}
     calls = [
@@ -29,7 +46,7 @@ def calls_for(info, processes, mm=None, status=None, nodes=None):
         {"argv": ["process", "list", "-j"], "out": json.dumps(processes) + "\n"},
         dict(mm, argv=MM),
         dict(status, argv=["node", "upgrade", "--status", "--json"]),
-    ]
+    ] + (NO_PATCHES if patches is None else patches)
     if nodes is not None:
         calls.append({"argv": ["node", "list", "-j"], "out": json.dumps(nodes)})
     return calls
@@ -44,7 +61,45 @@ CASES = [
                    "roles": ["base", "controller", "primary", "router"], "available_roles": ["dea"],
                    "mbusip": "10.0.0.11", "maintenance_mode": False, "nodes": NODES, "dea": {},
                    "processes": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"},
-                   "upgrade": STATUS},
+                   "upgrade": STATUS, "patches": []},
+    },
+    {
+        "id": "patches_from_json",
+        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
+            {"argv": PATCH_JSON, "out": "WARNING: x\n" + json.dumps({"version": "3.6.0", "patches": [
+                dict(PATCH, installed_on=[], to_be_installed_on=["10.0.0.11"]),
+                dict(PATCH, id=2, name="other", installed_on=["10.0.0.11"], to_be_installed_on=[]),
+                dict(PATCH, id=3, name="elsewhere", installed_on=[], to_be_installed_on=["10.0.0.13"]),
+            ]}) + "\n"}]),
+        "result": {"patches": [
+            dict(PATCH, installed_on=[], to_be_installed_on=["10.0.0.11"], installed=False, pending=True),
+            dict(PATCH, id=2, name="other", installed_on=["10.0.0.11"], to_be_installed_on=[],
+                 installed=True, pending=False),
+            dict(PATCH, id=3, name="elsewhere", installed_on=[], to_be_installed_on=["10.0.0.13"],
+                 installed=False, pending=False),
+        ]},
+    },
+    {
+        "id": "patches_from_text_when_kato_has_no_json",
+        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
+            {"argv": PATCH_JSON, "rc": 1, "err": "Usage: kato patch status [options]\n"},
+            {"argv": PATCH_TEXT, "out": PATCH_STATUS_TEXT}]),
+        "result": {"patches": [
+            {"id": 1, "name": "router-websocket-fix", "description": "Keep websocket connections open",
+             "roles": ["router", "controller"], "installed_on": [], "to_be_installed_on": ["127.0.0.1"],
+             "installed": False, "pending": True},
+            {"id": 2, "name": "aok-endpoint-fix", "description": "Correct aok endpoint: redirect to custom uri",
+             "roles": ["controller"], "installed_on": ["127.0.0.1", "10.0.0.12"], "to_be_installed_on": [],
+             "installed": True, "pending": False},
+        ]},
+    },
+    {
+        "id": "patches_unknown_without_patch_command",
+        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
+            {"argv": PATCH_JSON, "rc": 1, "err": "ERROR: unknown command patch\n"},
+            {"argv": PATCH_TEXT, "rc": 1, "err": "ERROR: unknown command patch\n"}]),
+        "result": {"patches": None, "version": "3.4.2"},
+        "warnings": ["patch status is unknown: kato patch status failed (rc=1): ERROR: unknown command patch"],
     },
     {
         "id": "dea_node_no_node_list",
@@ -56,10 +111,13 @@ CASES = [
         "id": "cluster_state_unreadable_gives_nulls_and_warnings",
         "calls": calls_for(DEA_INFO, {"10.0.0.13": {"dea_ng": "FATAL"}},
                            mm={"rc": 1, "err": "ERROR: cannot reach the primary\n"},
-                           status={"rc": 1, "err": "ERROR: cannot reach the primary\n"}),
+                           status={"rc": 1, "err": "ERROR: cannot reach the primary\n"},
+                           patches=[{"argv": PATCH_JSON, "rc": 1, "err": "ERROR: cannot reach the primary\n"},
+                                    {"argv": PATCH_TEXT, "rc": 1, "err": "ERROR: cannot reach the primary\n"}]),
         "result": {"maintenance_mode": None, "processes": {"dea_ng": "FATAL"},
-                   "upgrade": {"version": None, "available": None, "state": None, "step": None, "cached": None}},
-        "warnings": ["maintenance_mode is unknown", "upgrade status is unknown"],
+                   "upgrade": {"version": None, "available": None, "state": None, "step": None, "cached": None},
+                   "patches": None},
+        "warnings": ["maintenance_mode is unknown", "upgrade status is unknown", "patch status is unknown"],
     },
     {
         "id": "info_failure_fails",
