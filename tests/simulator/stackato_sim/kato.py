@@ -110,6 +110,7 @@ def parse(argv, spec: dict, tolerant: bool = False):
 FMT = {"-j": ("json", False), "--json": ("json", False), "-y": ("yaml", False),
        "--yaml": ("yaml", False)}
 NODE_OPT = {"-n": ("node", True), "--node": ("node", True)}
+CLUSTER_OPT = {"-c": ("cluster", False), "--cluster": ("cluster", False)}
 
 
 def out(text: str = "") -> None:
@@ -153,9 +154,9 @@ def need_sudo() -> None:
         return
     try:
         if subprocess.run(["sudo", "-n", "true"], stdin=subprocess.DEVNULL,
-                          capture_output=True).returncode == 0:
+                          capture_output=True, check=False).returncode == 0:
             return
-        if sys.stdin.isatty() and subprocess.run(["sudo", "-v"]).returncode == 0:
+        if sys.stdin.isatty() and subprocess.run(["sudo", "-v"], check=False).returncode == 0:
             return
     except FileNotFoundError:
         raise KatoError("ERROR: sudo is not installed on this node") from None
@@ -177,7 +178,7 @@ def run_on_node(ip: str, args: list[str], input: str | None = None) -> int:
                " ".join(shlex.quote(a) for a in [paths.KATO, *args])]
     sys.stdout.flush()
     try:
-        return subprocess.run(cmd, env=env, input=input, text=True).returncode
+        return subprocess.run(cmd, env=env, input=input, text=True, check=False).returncode
     except FileNotFoundError as exc:
         raise KatoError(f"ERROR: cannot run kato on node {ip}: {exc}") from None
 
@@ -217,7 +218,7 @@ def cmd_version(args) -> int:
 
 
 def cmd_node_version(args) -> int:
-    _, pos = parse(args, FMT)
+    dummy, pos = parse(args, FMT)
     ip = pos[0] if pos else None
     if is_self(ip):
         out(local_version())
@@ -230,7 +231,7 @@ def cmd_node_version(args) -> int:
 
 
 def cmd_node_list(args) -> int:
-    opts, _ = parse(args, FMT)
+    opts, dummy = parse(args, FMT)
     nodes = client().nodes()
     if opts.get("json"):
         out(katofmt.to_json(nodes))
@@ -316,7 +317,7 @@ def _node_summary(ip: str, record: dict, primary_ip: str) -> dict:
 
 
 def cmd_info(args) -> int:
-    opts, _ = parse(args, dict(FMT, **NODE_OPT))
+    opts, dummy = parse(args, dict(FMT, **NODE_OPT))
     ip = opts.get("node") or my_ip()
     if is_self(ip):
         ip = my_ip()
@@ -367,7 +368,7 @@ def role_state(procs: dict, role: str) -> str:
 
 
 def cmd_status(args) -> int:
-    opts, _ = parse(args, dict(FMT, **{"-a": ("all", False), "--all": ("all", False)}))
+    opts, dummy = parse(args, dict(FMT, **{"-a": ("all", False), "--all": ("all", False)}))
     nodes = client().node_info()
     configured = set()
     result = {}
@@ -425,8 +426,7 @@ def cmd_process(args) -> int:
         err(f"ERROR: not ready{waited}: {', '.join(sorted(not_ready))}")
         return 1
     if sub in ("start", "stop", "restart"):
-        opts, pos = parse(rest, dict(NODE_OPT, **{"-c": ("cluster", False),
-                                                   "--cluster": ("cluster", False)}))
+        opts, pos = parse(rest, dict(NODE_OPT, **CLUSTER_OPT))
         if not is_self(opts.get("node")):
             return forward(opts["node"], ["process", sub, *rest])
         need_sudo()
@@ -444,8 +444,7 @@ def cmd_process(args) -> int:
 
 
 def process_list(args) -> int:
-    opts, pos = parse(args, dict(FMT, **NODE_OPT, **{"-c": ("cluster", False),
-                                                      "--cluster": ("cluster", False)}))
+    opts, pos = parse(args, dict(FMT, **NODE_OPT, **CLUSTER_OPT))
     if opts.get("cluster") or not is_self(opts.get("node")):
         nodes = client().node_info(None if opts.get("cluster") else opts["node"])
         result = {ip: rec["processes"] for ip, rec in nodes.items()}
@@ -587,7 +586,7 @@ def cmd_role(args) -> int:
 
 
 def cmd_node_retire(args) -> int:
-    opts, _ = parse(args, dict(NODE_OPT, **FMT))
+    opts, dummy = parse(args, dict(NODE_OPT, **FMT))
     if not is_self(opts.get("node")):
         return forward(opts["node"], ["node", "retire", *args])
     ip = my_ip()
@@ -669,8 +668,8 @@ def cmd_data(args) -> int:
 def cmd_patch(args) -> int:
     if not args or args[0] != "status":
         raise UsageError(f"ERROR: only `kato patch status` is simulated\n{USAGE}")
-    opts, _ = parse(args[1:], dict(FMT, **{"-a": ("all", False), "--all": ("all", False),
-                                           "-l": ("local", False), "--local": ("local", False)}))
+    opts, dummy = parse(args[1:], dict(FMT, **{"-a": ("all", False), "--all": ("all", False),
+                                               "-l": ("local", False), "--local": ("local", False)}))
     version = local_version()
     st = nodestate.read()
     mine = set(st.get("roles") or node()["roles"])

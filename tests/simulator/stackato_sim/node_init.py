@@ -1,7 +1,12 @@
 """First-boot set-up of a node's Stackato tree, run as stackato (`python3 -m stackato_sim.node_init`).
 
 Idempotent: when node-state.json exists the node keeps its state (a restarted container is
-the same VM); only missing directories, logs and entry scripts are put back.
+the same VM); only missing directories, logs and entry scripts are put back. /s is a tmpfs in
+the container, so a restarted node finds it empty while node-state.json survives: the tree is
+then rebuilt as the node's disk would have kept it (the recorded version's components plus the
+steps of an unfinished upgrade, sentinel-cli.log from its copy under /var/lib/stackato-sim),
+and the upgrade progress is kept so that a resume continues. kato stays missing when the
+recorded upgrade died in the stackato-kato step after removing it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from . import nodeconf, nodestate, paths, roles as roles_mod
 DIRS = ("/s/code", "/s/etc/kato", "/s/static", "/s/logs", "/s/code/sentinel/cli/bin",
         "/s/code/sentinel/daemon/config", paths.DEFAULT_CACHE_DIR, "/home/stackato/bin",
         "/var/lib/stackato-sim")
+
+KATO_COMPONENT = "stackato-kato"   # releases.KATO_COMPONENT: its step removes kato first
 
 SENTINEL_CONFIG = f"""# Sentinel daemon configuration (Stackato upgrade back end)
 # Move the cache to a bigger disk by changing cache_dir, then: sudo service sentinel-d restart
@@ -78,17 +85,25 @@ def init_node(node: dict | None = None, cluster: dict | None = None) -> bool:
     """Create this node's tree; returns True when it was seeded now (False: kept state)."""
     node = node or nodeconf.load_node()
     cluster = cluster or nodeconf.load_cluster()
+    rebuild = nodestate.exists() and s_tree_lost()
     for d in DIRS:
         os.makedirs(paths.p(d), exist_ok=True)
+    if rebuild:
+        _restore_sentinel_log()
     for log in (paths.KATO_LOG, paths.SENTINEL_LOG):
-        open(paths.p(log), "a").close()
+        with open(paths.p(log), "a", encoding="utf-8"):
+            pass
     primary = cluster.get("primary_ip") or node["primary_ip"]
     _write(paths.REDIS_URI, f"redis://{primary}:{node.get('state_port', 7474)}/0\n")
     _write(paths.SENTINEL_CONFIG, SENTINEL_CONFIG, keep=True)   # cache_dir may have been moved
-    write_entry_scripts(kato=not nodestate.exists() or _kato_present())
     if nodestate.exists():
+        state = nodestate.read()
+        if rebuild:
+            rebuild_s_tree(node, state)
+        write_entry_scripts(kato=not kato_left_missing(state))
         _report()
         return False
+    write_entry_scripts()
     roles = roles_mod.expand(set(node["roles"]) | {"base"})
     version = node["version"]
     _install_release(version, roles)
@@ -107,8 +122,61 @@ def init_node(node: dict | None = None, cluster: dict | None = None) -> bool:
 
 
 def _kato_present() -> bool:
-    # a node whose kato went missing mid-upgrade stays that way across a container restart
     return os.path.exists(paths.p(paths.KATO))
+
+
+def kato_left_missing(state: dict) -> bool:
+    """kato is absent because the recorded upgrade died in the stackato-kato step after
+    removing it: it stays missing across a restart, as on a real disk (the documented recovery
+    runs the last `Running with command:` line)."""
+    if _kato_present():
+        return False
+    up = state.get("upgrade") or {}
+    step = str(up.get("step") or "")
+    return (up.get("state") in ("upgrading", "failed")
+            and step.endswith("/" + KATO_COMPONENT) and step not in (up.get("done") or []))
+
+
+def s_tree_lost() -> bool:
+    """/s holds no component: a restarted container whose /s tmpfs came back empty."""
+    code = paths.p("/s/code")
+    try:
+        return not any(os.path.exists(os.path.join(code, name, "VERSION"))
+                       for name in os.listdir(code))
+    except FileNotFoundError:
+        return True
+
+
+def rebuild_s_tree(node: dict, state: dict) -> list[str]:
+    """Put /s back as the node's disk would have kept it: the components of its roles at the
+    recorded version, then the components an unfinished upgrade had already installed."""
+    roles = list(state.get("roles") or roles_mod.expand(set(node["roles"]) | {"base"}))
+    version = state.get("version") or node["version"]
+    installed = _install_release(version, roles)
+    up = state.get("upgrade") or {}
+    if up.get("state") not in (None, "idle", "done"):
+        try:
+            from .releases import install_component
+        except ImportError:
+            return installed
+        for step in up.get("done") or []:
+            step_version, dummy, comp = str(step).partition("/")
+            try:
+                install_component(step_version, comp)
+            except KeyError:   # an unknown release or component
+                continue
+            installed.append(step)
+    print(f"WARNING: /s was empty; rebuilt it for version {version}", file=sys.stderr)
+    return installed
+
+
+def _restore_sentinel_log() -> None:
+    """sentinel-cli.log lives on /s; sentinel.log() keeps a copy next to node-state.json."""
+    copy = paths.p(paths.SENTINEL_LOG_COPY)
+    real = paths.p(paths.SENTINEL_LOG)
+    if os.path.exists(copy) and not os.path.exists(real):
+        with open(copy, "rb") as src, open(real, "wb") as dst:
+            dst.write(src.read())
 
 
 def _report() -> None:

@@ -11,6 +11,7 @@ SENTINEL_CONFIG = "/s/code/sentinel/daemon/config/config.yml"
 DEFAULT_CACHE_DIR = "/s/sentinel-cache"
 KATO_LOG = "/s/logs/kato.log"
 SENTINEL_LOG = "/s/logs/sentinel-cli.log"
+SENTINEL_LOG_COPY = "/var/lib/stackato-sim/sentinel-cli.log"   # survives the /s tmpfs
 REDIS_URI = "/s/etc/kato/redis_uri"
 NODE_JSON = "/etc/stackato-sim/node.json"
 CLUSTER_JSON = "/etc/stackato-sim/cluster.json"

@@ -22,6 +22,7 @@ that runs the cluster mode (the primary).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shlex
@@ -80,14 +81,17 @@ def own_ip() -> str:
 # ---- the log ---------------------------------------------------------------------------
 
 def log(level: str, message: str) -> None:
-    path = paths.p(paths.SENTINEL_LOG)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    """One line to /s/logs/sentinel-cli.log and to its copy outside /s (node_init puts it back
+    when a restarted container's /s tmpfs came back empty, as a real disk would keep it)."""
     line = f"{level.upper():<5} Sentinel::CLI : {message}\n".encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    for node_path in (paths.SENTINEL_LOG, paths.SENTINEL_LOG_COPY):
+        path = paths.p(node_path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
 
 def command_line(argv) -> str:
@@ -146,8 +150,15 @@ def fire(name: str, match=None) -> dict | None:
 
 def _ssl_context() -> ssl.SSLContext:
     ca = paths.p(paths.UPSTREAM_CA)
-    ctx = ssl.create_default_context(cafile=ca if os.path.exists(ca) else None)
-    if (node().get("upstream") or {}).get("address"):
+    return _ssl_context_for(ca if os.path.exists(ca) else None,
+                            bool((node().get("upstream") or {}).get("address")))
+
+
+@functools.lru_cache(maxsize=None)
+def _ssl_context_for(cafile: str | None, by_address: bool) -> ssl.SSLContext:
+    """One context per CA file (loading the default verify paths costs tens of ms a time)."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if by_address:
         ctx.check_hostname = False      # connecting by address: no name to check
     return ctx
 
@@ -398,6 +409,11 @@ def _state_client():
     return StateClient.from_node(timeout=60.0)
 
 
+def _state_client_short():
+    from .state import StateClient
+    return StateClient.from_node(timeout=5.0)
+
+
 def _state_errors():
     from .state import StateError, StateUnavailable
     return (StateError, StateUnavailable)
@@ -410,13 +426,15 @@ def check_sudo() -> None:
         return
     try:
         rc = subprocess.run(["sudo", "-n", "true"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            check=False).returncode
     except FileNotFoundError:
         return
     if rc == 0:
         return
     if sys.stdin.isatty():
-        if subprocess.run(["sudo", "-v", "-p", "[sudo] password for stackato: "]).returncode == 0:
+        if subprocess.run(["sudo", "-v", "-p", "[sudo] password for stackato: "],
+                          check=False).returncode == 0:
             return
     raise SentinelError("sudo requires a password for user stackato and there is no terminal "
                         "to ask for it; configure passwordless sudo for an unattended upgrade")
@@ -470,7 +488,7 @@ def upgrade_node(target: str, force=False, offline=False, cache_ip=None, skip_do
                 raise SentinelError(f"--skip-download given but {missing[0]} is not in the local "
                                     f"cache ({local.node_dir})")
         else:
-            download(path, [c for _, c in todo], cache_ip, offline, local)
+            download(path, [c for dummy, c in todo], cache_ip, offline, local)
         bad = [f"{v}/{c.filename}" for v, c in todo if not local.has(v, c.filename)]
         if bad:
             raise SentinelError(f"validation failed: {bad[0]} is missing or corrupt")
@@ -482,13 +500,7 @@ def upgrade_node(target: str, force=False, offline=False, cache_ip=None, skip_do
         set_progress(state="upgrading")
         if "dea" in node_roles and not prog.get("retired"):
             step = "retire"
-            out(f"Retiring DEA {ip}")
-            try:
-                _state_client().retire(ip)
-            except _state_errors() as e:
-                raise SentinelError(str(e).removeprefix("ERROR: ")) from None
-            with nodestate.locked() as s:
-                s["retired"] = True
+            retire_for_upgrade(ip)
             set_progress(retired=True)
         for i, (version, comp) in enumerate(steps):
             step = _step_name(version, comp.name)
@@ -520,6 +532,30 @@ def upgrade_node(target: str, force=False, offline=False, cache_ip=None, skip_do
     return 0
 
 
+def retire_for_upgrade(ip: str) -> None:
+    """The upgrade's retire step. A DEA with no other DEA node in the cluster at all (a micro
+    cloud, or a cluster with one DEA) is upgraded in place: its app instances stop during the
+    upgrade. When other DEAs exist but lack the memory, the refusal fails the upgrade."""
+    client = _state_client()
+    try:
+        others = [n_ip for n_ip, n in client.nodes().items()
+                  if n_ip != ip and "dea" in (n.get("roles") or [])]
+    except _state_errors() as e:
+        raise SentinelError(str(e).removeprefix("ERROR: ")) from None
+    if not others:
+        warn(f"no other DEA to move the app instances of {ip} to; they stop during this "
+             "node's upgrade")
+        journal.emit("dea_retire_skipped", dea=ip, reason="no other DEA node in the cluster")
+        return
+    out(f"Retiring DEA {ip}")
+    try:
+        client.retire(ip)
+    except _state_errors() as e:
+        raise SentinelError(str(e).removeprefix("ERROR: ")) from None
+    with nodestate.locked() as s:
+        s["retired"] = True
+
+
 def _failed(step: str, message: str) -> int:
     set_progress(state="failed", step=step, error=message)
     journal.emit("upgrade_failed", step=step, reason=message)
@@ -538,7 +574,7 @@ def set_node_version(version: str) -> None:
         s["version"] = version
         rev = releases.get(version).kato_rev
         if not s.get("kato_rev") or releases.vkey(rev.split("-")[0]) > \
-                releases.vkey(str(s["kato_rev"]).split("-")[0]):
+                releases.vkey(str(s["kato_rev"]).split("-", maxsplit=1)[0]):
             s["kato_rev"] = rev
         procs = dict(s.get("processes") or {})
     journal.emit("node_version", version=version)
@@ -567,7 +603,7 @@ def download(path: list[str], comps, cache_ip, offline, local: Cache) -> None:
         journal.emit("download_start", version=version, source=source)
         total = 0
         try:
-            data, _ = get_file(version, "manifest.json", cache_ip, offline, local)
+            data, dummy = get_file(version, "manifest.json", cache_ip, offline, local)
             local.write(version, "manifest.json", data)
             for c in items:
                 if local.has(version, c.filename):
@@ -626,12 +662,10 @@ def run_step(version: str, comp: releases.Component, step: str, n: int, total: i
 def node_dies(step: str) -> None:
     ip = own_ip()
     set_progress(state="failed", step=step, error=f"node {ip} went down")
-    journal.emit("node_down")
-    try:
-        from .state import StateClient
-        StateClient.from_node(timeout=5.0).node_down(ip)
-    except Exception:  # noqa: BLE001 - the primary may be this very node
-        pass
+    try:   # the state server journals node_down; when it cannot be told, this node does
+        _state_client_short().node_down(ip)
+    except _state_errors():   # the primary may be this very node
+        journal.emit("node_down")
     present = list((nodestate.read().get("processes") or {}).keys())
     if present:
         with nodestate.locked() as s:
@@ -681,7 +715,8 @@ def node_command(ip: str, args: list[str]) -> tuple[list[str], dict, str | None]
 def run_on_node(ip: str, args: list[str]) -> int:
     argv, env, cwd = node_command(ip, args)
     try:
-        return subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL).returncode
+        return subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                              check=False).returncode
     except FileNotFoundError as e:
         err(f"cannot run {argv[0]}: {e}")
         return 255
@@ -894,10 +929,15 @@ class _ArgError(Exception):
     pass
 
 
+def _raise_arg_error(message: str):
+    """argparse's error() exits; Sentinel prints its own ERROR line instead."""
+    raise _ArgError(message)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = _parser()
-    ap.error = lambda message: (_ for _ in ()).throw(_ArgError(message))  # type: ignore
+    ap.error = _raise_arg_error  # type: ignore[method-assign]
     try:
         args = ap.parse_args(argv)
     except _ArgError as e:

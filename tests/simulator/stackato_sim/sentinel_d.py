@@ -223,8 +223,8 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(201, b"stored\n")
 
     def log_message(self, fmt, *args):
-        sys.stderr.write("sentinel-d %s [%s] %s\n" % (self.client_address[0],
-                                                    self.log_date_time_string(), fmt % args))
+        sys.stderr.write(f"sentinel-d {self.client_address[0]} [{self.log_date_time_string()}] "
+                         f"{fmt % args}\n")
 
 
 class Server(ThreadingHTTPServer):
@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     sys.stderr.flush()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
     try:
-        srv.serve_forever()
+        srv.serve_forever(poll_interval=0.05)   # SIGTERM: stop within 50 ms
     except KeyboardInterrupt:
         pass
     srv.server_close()

@@ -10,11 +10,14 @@ on first start. Every change is journaled here, by the server (docs/dev/simulato
 
 from __future__ import annotations
 
+import collections
 import copy
 import http.client
 import json
 import os
 import signal
+import socket
+import socketserver
 import sys
 import threading
 import time
@@ -23,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import journal, nodeconf, paths, roles as roles_mod
 
 DEFAULT_DEA_MEMORY_MB = 2048   # [ours] a DEA whose node.json says 0 has this much app memory
+POLL_INTERVAL_S = 0.05         # how soon serve_forever notices a shutdown (SIGTERM)
 
 DEFAULT_CONFIG = {
     "cloud_controller_ng": {
@@ -140,7 +144,7 @@ def _place_initial(state: dict) -> None:
     free memory. An instance that fits nowhere stays unplaced (dea None)."""
     deas = _dea_ips(state)
     for name, app in state["apps"].items():
-        for _ in range(app["instances"]):
+        for dummy in range(app["instances"]):
             fits = [ip for ip in deas
                     if state["nodes"][ip]["dea_memory_mb"] - _used_mb(state, ip) >= app["memory_mb"]]
             fits.sort(key=lambda ip: (
@@ -471,7 +475,11 @@ class ClusterState:
             return {"moved": [], "needed_mb": 0, "free_mb": free_total, "already": True}
         journal.emit("dea_retire_start", node=caller, dea=ip)
         plan, left = [], dict(free)
-        for inst in moving:   # biggest first, each onto the DEA with the most free memory
+        # how many instances of each app every target runs (anti-affinity, as the Cloud
+        # Foundry DEA placement spreads an app's instances), planned moves included
+        of_app = {t: collections.Counter(i["app"] for i in self.state["instances"] if i["dea"] == t)
+                  for t in targets}
+        for inst in moving:   # biggest first, each onto a DEA without that app, most free memory
             fits = [t for t in targets if left[t] >= inst["memory_mb"]]
             if not fits:
                 journal.emit("dea_retire_refused", node=caller, dea=ip, needed_mb=needed,
@@ -479,8 +487,9 @@ class ClusterState:
                 raise OpError("refused",
                               f"cannot retire DEA {ip}: its {len(moving)} app instance(s) need "
                               f"{needed} MB but the other DEAs have {free_total} MB free")
-            fits.sort(key=lambda t: (-left[t], t))
+            fits.sort(key=lambda t, app=inst["app"]: (of_app[t][app], -left[t], t))
             left[fits[0]] -= inst["memory_mb"]
+            of_app[fits[0]][inst["app"]] += 1
             plan.append((inst, fits[0]))
         moved = []
         for inst, target in plan:   # start the new instance first, then stop the old one
@@ -563,18 +572,36 @@ def make_handler(cs: ClusterState):
     return Handler
 
 
-def serve(host: str, port: int) -> None:
+class _Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def server_bind(self):
+        # HTTPServer.server_bind also resolves the host's FQDN, which nothing here uses
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+def serve(host: str, port: int, listen_fd: int | None = None) -> None:
+    """Serve the cluster state on host:port, or on an inherited listening socket (listen_fd:
+    the unit tests bind the port themselves, so clients queue until the server is up)."""
     cs = ClusterState(paths.p(paths.CLUSTER_STATE), nodeconf.load_cluster())
     me = nodeconf.load_node().get("ip")
     if me in cs.state["nodes"]:
         cs.handle("node_up", {"ip": me})   # a primary that died and came back is up again
-    ThreadingHTTPServer.allow_reuse_address = True
-    server = ThreadingHTTPServer((host, port), make_handler(cs))
-    server.daemon_threads = True
+    if listen_fd is None:
+        server = _Server((host, port), make_handler(cs))
+    else:
+        server = _Server((host, port), make_handler(cs), bind_and_activate=False)
+        server.socket.close()
+        server.socket = socket.socket(fileno=listen_fd)
+        server.server_address = server.socket.getsockname()
+        server.server_name, server.server_port = server.server_address[:2]
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    print(f"state server listening on {host}:{port}", file=sys.stderr, flush=True)
+    print(f"state server listening on {host}:{server.server_address[1]}", file=sys.stderr,
+          flush=True)
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=POLL_INTERVAL_S)
     finally:
         server.server_close()
 
@@ -689,9 +716,11 @@ def main(argv=None) -> int:
     sp = sub.add_parser("serve")
     sp.add_argument("--host")
     sp.add_argument("--port", type=int)
+    sp.add_argument("--listen-fd", type=int, help="serve on this inherited listening socket")
     args = ap.parse_args(argv)
     node = nodeconf.load_node()
-    serve(args.host or node["primary_ip"], args.port or int(node.get("state_port", 7474)))
+    serve(args.host or node["primary_ip"], args.port or int(node.get("state_port", 7474)),
+          args.listen_fd)
     return 0
 
 

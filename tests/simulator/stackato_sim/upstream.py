@@ -39,7 +39,7 @@ def route(path: str) -> tuple[int, str, bytes]:
         return 200, "application/json", _json(releases.index())
     if path == "/kato/latest.json":
         return 200, "application/json", _json({"kato_rev": releases.kato_latest_rev(),
-                                                "version": releases.latest()})
+                                               "version": releases.latest()})
     m = _RELEASE_FILE.match(path)
     if m:
         version, name = m.groups()
@@ -161,7 +161,8 @@ def make_servers(listen: str, http_port: int, https_port: int | None = None,
 def serve_in_threads(servers) -> list[threading.Thread]:
     threads = []
     for srv in servers:
-        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
+                             daemon=True)   # SIGTERM: stop within 50 ms
         t.start()
         threads.append(t)
     return threads

@@ -7,18 +7,31 @@ import pytest
 from simcluster import SimCluster
 
 
+def _factory(base_dir):
+    made = []
+
+    def make(**kwargs) -> SimCluster:
+        cluster = SimCluster.make(base_dir / f"cluster{len(made)}", **kwargs)
+        made.append(cluster)
+        return cluster
+
+    return make, made
+
+
 @pytest.fixture
 def sim_cluster(tmp_path):
     """Factory: sim_cluster(nodes=[...], apps=[...], config={}, upstream=False, ...) ->
     SimCluster (see SimCluster.make). Every cluster made is stopped at teardown."""
-    made = []
+    make, made = _factory(tmp_path)
+    yield make
+    for cluster in made:
+        cluster.close()
 
-    def make(**kwargs) -> SimCluster:
-        base = tmp_path / f"cluster{len(made)}"
-        cluster = SimCluster.make(base, **kwargs)
-        made.append(cluster)
-        return cluster
 
+@pytest.fixture(scope="module")
+def sim_cluster_module(tmp_path_factory):
+    """sim_cluster for a whole test module: only for clusters that its tests do not change."""
+    make, made = _factory(tmp_path_factory.mktemp("module"))
     yield make
     for cluster in made:
         cluster.close()

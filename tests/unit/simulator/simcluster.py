@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,9 @@ if SIM_PACKAGE not in sys.path:
     sys.path.insert(0, SIM_PACKAGE)
 
 _K = itertools.count((os.getpid() % 200) + 1)
+# Byte code of the node processes goes outside the repository, but is kept: every kato and
+# Sentinel run would otherwise compile the simulator anew (tens of ms a run).
+PYCACHE = os.path.join(tempfile.gettempdir(), f"stackato-sim-pycache-{os.getuid()}")
 DEFAULT_VERSION = "3.4.2"
 PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
               "ALL_PROXY", "no_proxy", "NO_PROXY")
@@ -69,15 +73,17 @@ class SimNode:
         return Path(str(self.root) + node_path)
 
     def env(self, extra: dict | None = None) -> dict:
-        env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+        env = {k: v for k, v in os.environ.items()
+               if k not in PROXY_VARS and k != "PYTHONDONTWRITEBYTECODE"}
         env.update(STACKATO_SIM_ROOT=str(self.root), STACKATO_SIM_PACKAGE=SIM_PACKAGE,
                    PYTHONPATH=SIM_PACKAGE, STACKATO_SIM_PEERS=json.dumps(self.cluster.peers()),
-                   PYTHONDONTWRITEBYTECODE="1")
+                   PYTHONPYCACHEPREFIX=PYCACHE,
+                   STACKATO_SIM_NO_FSYNC="1")   # a temporary directory needs no durability
         env.update(extra or {})
         return env
 
     def run(self, argv, input=None, env=None, timeout=120, cwd=None):
-        return subprocess.run(argv, input=input, text=True, capture_output=True,
+        return subprocess.run(argv, input=input, text=True, capture_output=True, check=False,
                               stdin=subprocess.DEVNULL if input is None else None,
                               env=self.env(env), timeout=timeout, cwd=cwd or str(self.root))
 
@@ -235,13 +241,13 @@ class SimCluster:
 
     # -- background processes
     def start_process(self, name: str, argv, node: SimNode | None = None, port=None,
-                      host=None, deadline_s: float = 15.0) -> subprocess.Popen:
+                      host=None, deadline_s: float = 15.0, pass_fds=()) -> subprocess.Popen:
         """Start a daemon with a node's environment; wait until host:port accepts."""
         node = node or self.primary
-        log = open(self.base / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, env=node.env(), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=str(node.root))
-        log.close()
+        with open(self.base / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(argv, env=node.env(), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=str(node.root),
+                                    pass_fds=pass_fds)
         self.procs[name] = proc
         if port:
             try:
@@ -263,9 +269,19 @@ class SimCluster:
                 proc.wait(5)
 
     def start_state_server(self) -> None:
-        self.start_process("state", [sys.executable, "-m", "stackato_sim.state", "serve"],
-                           node=self.primary, port=self.state_port,
-                           host=self.cluster_conf["primary_ip"])
+        """The state server on a listening socket bound here and handed down: no waiting for
+        it to come up, clients queue in the backlog meanwhile (and it is closed here, so a
+        stopped server means connection refused, as on a real primary)."""
+        sock = socket.socket()
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.cluster_conf["primary_ip"], self.state_port))
+            sock.listen(128)
+            self.start_process("state", [sys.executable, "-m", "stackato_sim.state", "serve",
+                                         "--listen-fd", str(sock.fileno())],
+                               node=self.primary, pass_fds=(sock.fileno(),))
+        finally:
+            sock.close()
 
     def stop_state_server(self) -> None:
         self.stop_process("state")

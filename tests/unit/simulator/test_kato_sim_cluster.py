@@ -10,15 +10,25 @@ import pytest
 CORE = {"name": "core", "roles": ["primary", "controller", "router"]}
 
 
+TOPOLOGY = {"nodes": [CORE, {"name": "dea1", "roles": ["dea"], "dea_memory_mb": 1024},
+                      {"name": "dea2", "roles": ["dea"], "dea_memory_mb": 1024,
+                       "version": "3.6.0"}],
+            "apps": [{"name": "web", "instances": 2, "memory_mb": 256}]}
+
+
 @pytest.fixture
 def cluster(sim_cluster):
-    return sim_cluster(nodes=[CORE, {"name": "dea1", "roles": ["dea"], "dea_memory_mb": 1024},
-                              {"name": "dea2", "roles": ["dea"], "dea_memory_mb": 1024,
-                               "version": "3.6.0"}],
-                       apps=[{"name": "web", "instances": 2, "memory_mb": 256}])
+    return sim_cluster(**TOPOLOGY)
 
 
-def test_versions(cluster):
+@pytest.fixture(scope="module")
+def shared(sim_cluster_module):
+    """One cluster for the tests that only read it (kato.log lines aside)."""
+    return sim_cluster_module(**TOPOLOGY)
+
+
+def test_versions(shared):
+    cluster = shared
     core, dea2 = cluster.node("core"), cluster.node("dea2")
     assert core.kato("version").stdout == "3.4.2\n"
     assert dea2.kato("version").stdout == "3.6.0\n"
@@ -28,7 +38,8 @@ def test_versions(cluster):
     assert r.returncode == 1 and r.stderr.startswith("ERROR: ")
 
 
-def test_node_list(cluster):
+def test_node_list(shared):
+    cluster = shared
     core = cluster.node("core")
     r = core.kato("node", "list")
     assert r.returncode == 0
@@ -41,7 +52,8 @@ def test_node_list(cluster):
     assert core.kato("node", "list", "-y").stdout.startswith(f"{core.ip}:\n  roles:\n  - base\n")
 
 
-def test_info_json_with_dea_extension(cluster):
+def test_info_json_with_dea_extension(shared):
+    cluster = shared
     core, dea1 = cluster.node("core"), cluster.node("dea1")
     info = json.loads(core.kato("info", "-j").stdout)
     assert list(info) == [core.ip]
@@ -98,7 +110,8 @@ def test_primary_down(cluster):
     assert core.kato("node", "list").returncode == 0
 
 
-def test_kato_log_and_usage(cluster):
+def test_kato_log_and_usage(shared):
+    cluster = shared
     core = cluster.node("core")
     core.kato("version")
     core.kato("config", "get", "router2g")

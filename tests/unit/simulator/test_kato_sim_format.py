@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import simcluster  # noqa: F401  (puts tests/simulator on sys.path)
 from stackato_sim import katofmt
 from stackato_sim.kato import UsageError, parse
 

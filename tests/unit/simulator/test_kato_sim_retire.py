@@ -85,7 +85,7 @@ def test_instances_go_down_with_their_dea(cluster):
 
 
 def test_start_of_running_dea_keeps_apps_up(sim_cluster):
-    cluster = sim_cluster(nodes=[CORE, {"name": "dea1", "roles": ["dea"], "time_scale": 1.0}],
+    cluster = sim_cluster(nodes=[CORE, {"name": "dea1", "roles": ["dea"], "time_scale": 0.5}],
                           apps=[{"name": "web", "instances": 1, "memory_mb": 128}])
     dea = cluster.node("dea1")
     assert dea.kato("start", "dea").returncode == 0
@@ -97,7 +97,7 @@ def test_start_of_running_dea_keeps_apps_up(sim_cluster):
     assert [(e["app"], e["dea"]) for e in cluster.journal("instance_down")] == [("web", dea.ip)]
     status = json.loads(cluster.node("core").kato("status", "-j").stdout)
     assert status[dea.ip]["roles"]["dea"] == "FATAL"
-    assert dea.kato("start", "dea").returncode == 0       # 2 s to start at time_scale 1
+    assert dea.kato("start", "dea").returncode == 0       # 1 s to start at time_scale 0.5
     assert not cluster.journal("instance_started")
     assert dea.kato("process", "ready", "-b", "10", "dea_ng").stdout == "READY\n"
     assert cluster.client().apps()[0]["running"] == 1     # the server's timer saw it come up
@@ -115,3 +115,35 @@ def test_buildpacks(cluster):
     assert names["custom-go"] is True and names["python"] is False
     assert c.remove_custom_buildpacks() == ["custom-go"]
     assert all(not b["custom"] for b in c.buildpacks())
+
+
+def test_rolling_retire_keeps_instances_spread(sim_cluster):
+    """Placement anti-affinity: after every DEA was retired and unretired in turn (as a rolling
+    upgrade does), no app with two or more instances has them all on one DEA."""
+    cluster = sim_cluster(
+        nodes=[CORE] + [{"name": f"dea{k}", "roles": ["dea"], "dea_memory_mb": 2048}
+                        for k in (1, 2, 3)],
+        apps=[{"name": "web", "instances": 2, "memory_mb": 256},
+              {"name": "api", "instances": 3, "memory_mb": 128},
+              {"name": "worker", "instances": 1, "memory_mb": 256},
+              {"name": "single", "instances": 1, "memory_mb": 128}])
+    client = cluster.client()
+
+    def spread():
+        return {a["name"]: sorted(p["dea"] for p in a["placement"]) for a in client.apps()}
+
+    def check(where):
+        for app, deas in spread().items():
+            if len(deas) >= 2:
+                assert len(set(deas)) >= 2, f"{where}: all instances of {app} on {deas[0]}"
+        assert all(a["running"] == a["instances"] for a in client.apps()), where
+
+    check("initial placement")
+    assert len(set(spread()["api"])) == 3
+    for name in ("dea1", "dea2", "dea3"):
+        ip = cluster.node(name).ip
+        client.retire(ip)
+        assert ip not in {d for deas in spread().values() for d in deas}
+        check(f"{name} retired")
+        client.unretire(ip)
+        check(f"{name} unretired")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import sys
 
 import pytest
@@ -22,7 +23,7 @@ def dea(name, **kw):
 def cluster(sim_cluster):
     """core + two DEAs + (optional extras), upstream running."""
     def make(*extra, core=None, apps=None, start_upstream=True, **kw):
-        if apps is None:    # one DEA cannot be retired while it runs app instances
+        if apps is None:    # apps need two DEAs to stay up through an upgrade
             apps = APPS if sum("dea" in n["roles"] for n in extra) >= 2 else []
         c = sim_cluster(nodes=[core or CORE, *extra], apps=apps, upstream=True, **kw)
         if start_upstream:
@@ -85,8 +86,8 @@ def test_cluster_upgrade_order_steps_and_logs(cluster):
     for d in (dea1, dea2):
         ev = [e for e in evs if e.get("node") == d.ip or e.get("dea") == d.ip]
         assert first_index(ev, "dea_retired", dea=d.ip) < first_index(ev, "upgrade_step")
-        assert first_index(ev, "dea_unretired", dea=d.ip) > first_index(ev, "node_version",
-                                                                       version="3.6.2")
+        assert first_index(ev, "dea_unretired", dea=d.ip) > first_index(
+            ev, "node_version", version="3.6.2")
     steps = [e for e in events_of(c, dea1.ip, "upgrade_step") if e["phase"] == "start"]
     assert steps[0]["step"] == "3.6.0/stackato-kato" and steps[-1]["step"] == "3.6.2/apptail"
     assert c.client().node_versions() == {n.ip: "3.6.2" for n in (core, dea1, dea2, data1)}
@@ -102,6 +103,49 @@ def test_cluster_upgrade_order_steps_and_logs(cluster):
     r = ok(upgrade(core))
     assert "all nodes are already at version 3.6.2" in r.stdout
     assert len(c.journal("upgrade_start")) == 4
+
+
+MICRO = {"name": "micro", "roles": ["base", "controller", "primary", "router", "dea", "mysql",
+                                    "postgresql", "redis", "filesystem"], "dea_memory_mb": 2048}
+
+
+def test_micro_cloud_upgrades_in_place(cluster):
+    """The only DEA of the cluster is not retired: its instances stop during the upgrade."""
+    c = cluster(core=MICRO, apps=[{"name": "web", "instances": 1, "memory_mb": 256}])
+    micro = c.node("micro")
+    r = ok(upgrade(micro))
+    assert (f"WARNING: no other DEA to move the app instances of {micro.ip} to; they stop "
+            "during this node's upgrade") in r.stderr.splitlines()
+    assert micro.state()["version"] == "3.6.2"
+    assert [e["dea"] for e in c.journal("dea_retire_skipped")] == [micro.ip]
+    assert c.journal("dea_retire_skipped")[0]["reason"]
+    assert not c.journal("dea_retired") and not c.journal("dea_retire_refused")
+    ev = c.journal()
+    assert first_index(ev, "dea_retire_skipped") < first_index(ev, "upgrade_step")
+    # downtime: the instance goes down with dea_ng (once a release) and comes back in place
+    down = [(e["app"], e["dea"]) for e in c.journal("instance_down")]
+    assert down and set(down) == {("web", micro.ip)}
+    ups = [(e["app"], e["dea"]) for e in c.journal("instance_started")]
+    assert ups == down
+    assert c.client().apps()[0]["running"] == 1
+    assert micro.state()["retired"] is False
+    # `kato node retire` itself still refuses to retire the only DEA with instances
+    r = micro.kato("node", "retire")
+    assert r.returncode == 1 and r.stderr.startswith(f"ERROR: cannot retire DEA {micro.ip}")
+
+
+def test_upgrade_fails_when_the_other_deas_lack_memory(cluster):
+    c = cluster(dea("dea1"), dea("dea2", dea_memory_mb=256),
+                apps=[{"name": "web", "instances": 2, "memory_mb": 256}])
+    dea1 = c.node("dea1")
+    r = upgrade(dea1)
+    assert r.returncode == 1
+    assert re.search(rf"^ERROR: cannot retire DEA {re.escape(dea1.ip)}", r.stderr, re.M), r.stderr
+    assert c.journal("dea_retire_refused", dea=dea1.ip)
+    assert not c.journal("dea_retire_skipped")
+    assert c.journal("upgrade_failed", node=dea1.ip)[-1]["step"] == "retire"
+    assert not c.journal("upgrade_step", node=dea1.ip)
+    assert dea1.state()["version"] == "3.4.2"
 
 
 def test_role_order_keeps_primary_last(cluster):
@@ -278,6 +322,65 @@ def test_kato_missing_and_documented_recovery(cluster):
                 if e["step"] == "3.6.0/stackato-kato"]) == 1
 
 
+def comp_versions(node):
+    code = node.path("/s/code")
+    return {d.name: (d / "VERSION").read_text().strip() for d in code.iterdir()
+            if (d / "VERSION").exists()}
+
+
+def test_restart_with_empty_s_keeps_kato_missing_and_recovers(cluster):
+    """A restarted container gets an empty /s tmpfs; node-state.json survives."""
+    c = cluster(dea("dea1", faults={"kato_missing": {"times": 1}}), dea("dea2"))
+    dea1 = c.node("dea1")
+    assert upgrade(dea1).returncode == 137
+    before = dea1.state()
+    shutil.rmtree(dea1.path("/s"))
+    c.init_nodes(["dea1"])
+    with dea1.as_current():
+        from stackato_sim import releases
+        wanted = {comp.name for comp in releases.components_for("3.4.2", before["roles"])}
+    assert comp_versions(dea1) == {name: "3.4.2" for name in wanted}
+    assert not dea1.path("/home/stackato/bin/kato").exists()      # as a real disk would
+    assert dea1.path("/s/code/sentinel/cli/bin/sentinel").exists()
+    after = dea1.state()
+    assert after["upgrade"] == before["upgrade"] and after["version"] == "3.4.2"
+    assert after["processes"] == before["processes"]
+    info = c.client().node_info(dea1.ip)[dea1.ip]
+    assert not info["down"] and set(info["processes"].values()) == {"RUNNING"}
+    # the documented recovery still finds its command in sentinel-cli.log
+    line = [ln for ln in reversed(dea1.log("sentinel-cli.log").splitlines())
+            if "Running with command" in ln][0]
+    ok(dea1.sentinel(*shlex.split(line.split("Running with command: ", 1)[1])[1:]))
+    assert dea1.path("/home/stackato/bin/kato").exists()
+    assert set(comp_versions(dea1).values()) == {"3.6.2"}
+    assert ok(dea1.kato("version")).stdout.strip() == "3.6.2"
+
+
+def test_restart_with_empty_s_keeps_upgrade_progress(cluster):
+    c = cluster(core={**CORE, "faults": {"node_dies": {"at_component": "nginx"}}})
+    core = c.node("core")
+    assert upgrade(core).returncode == 1
+    before = core.state()
+    assert before["upgrade"]["done"] == ["3.6.0/stackato-kato", "3.6.0/stackato-base",
+                                         "3.6.0/logyard"]
+    c.stop_state_server()          # the primary's container goes down with its state server
+    shutil.rmtree(core.path("/s"))
+    c.start_state_server()
+    c.init_nodes(["core"])
+    versions = comp_versions(core)
+    assert versions.pop("stackato-kato") == versions.pop("stackato-base") == \
+        versions.pop("logyard") == "3.6.0"
+    assert set(versions.values()) == {"3.4.2"} and "nginx" in versions
+    assert core.path("/home/stackato/bin/kato").exists()
+    assert core.state()["upgrade"] == before["upgrade"]
+    assert core.state()["processes"] == before["processes"]     # STOPPED, as recorded
+    assert set(c.client().node_info(core.ip)[core.ip]["processes"].values()) == {"STOPPED"}
+    ok(upgrade(core, "--resume"))
+    assert set(comp_versions(core).values()) == {"3.6.2"}
+    starts = [e["step"] for e in c.journal("upgrade_step", node=core.ip, phase="start")]
+    assert starts.count("3.6.0/logyard") == 1 and starts.count("3.6.0/nginx") == 2
+
+
 def test_component_fail_then_rerun(cluster):
     c = cluster(core={**CORE, "faults": {"component_fail": {"component": "router2g"}}})
     core = c.node("core")
@@ -298,7 +401,7 @@ def test_node_dies_then_cluster_resume(cluster):
     r = upgrade(core)
     assert r.returncode == 1
     assert f"upgrade of node {dea1.ip} failed" in r.stderr
-    assert c.journal("node_down", node=dea1.ip)
+    assert len(c.journal("node_down", node=dea1.ip)) == 1
     assert all(p["state"] == "STOPPED" for p in dea1.state()["processes"].values())
     assert c.client().node_info(dea1.ip)[dea1.ip]["down"] is True
     assert not c.journal("upgrade_start", node=dea2.ip)       # stops at the failing node

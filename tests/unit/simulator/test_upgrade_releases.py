@@ -86,9 +86,9 @@ def test_install_components_reverts_customizations(tmp_path, monkeypatch):
 
 
 def test_upstream_routes():
-    status, _, body = upstream.route("/releases/index.json")
+    status, dummy, body = upstream.route("/releases/index.json")
     assert status == 200 and json.loads(body)["latest"] == "3.6.2"
-    status, _, body = upstream.route("/releases/3.6.0/router2g.tgz")
+    status, dummy, body = upstream.route("/releases/3.6.0/router2g.tgz")
     assert status == 200 and body == releases.get("3.6.0").component("router2g").payload
     assert upstream.route("/releases/3.2.1/manifest.json")[0] == 404
     assert upstream.route("/releases/3.6.0/nope.tgz")[0] == 404
