@@ -8,11 +8,15 @@ cd "$repo"
 eval "$(scripts/dev-collection-path.sh)"
 if [ -x "$repo/.venv/bin/molecule" ]; then PATH="$repo/.venv/bin:$PATH"; fi
 export PATH
-scenarios=${*:-"micro prefetch cluster proxy preflight_failures"}
+scenarios=${*:-"modules micro prefetch cluster proxy preflight_failures"}
 failed=""
+passed=0
+count=0
 for s in $scenarios; do
+    count=$((count + 1))
     start=$(date +%s)
-    if molecule test -s "$s"; then status=ok; else status=FAILED; failed="$failed $s"; fi
+    if molecule test -s "$s"; then status=ok; passed=$((passed + 1)); else status=FAILED; failed="$failed $s"; fi
     echo "molecule $s: $status in $(( $(date +%s) - start )) s"
 done
+echo "molecule scenarios: $passed passed, $((count - passed)) failed"
 [ -z "$failed" ] || { echo "failed scenarios:$failed" >&2; exit 1; }

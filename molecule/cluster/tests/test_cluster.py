@@ -1,49 +1,88 @@
-"""cluster (small): prefetch, then the rolling upgrade; the journal proves the order."""
+"""cluster (small): prefetch, then the rolling upgrade, then a re-run; the journal proves the order."""
+import pytest
+
 import journal
 
 
-def _evts():
+@pytest.fixture(scope="module")
+def evts():
     return journal.events()
 
 
 def test_every_node_at_target():
-    for host in journal.nodes():
-        assert journal.kato_version(host) == journal.TARGET
+    hosts = journal.nodes()
+    assert len(hosts) == len(journal.node_ips())
+    for host in hosts:
+        assert journal.kato_version(host) == journal.TARGET, host.backend.host
 
 
-def test_maintenance_covers_every_component_step_and_every_restart():
-    evts = _evts()
+def test_every_node_upgraded_once_and_restarted(evts):
+    upgraded = [e["node"] for e in journal.of(evts, "upgrade_done")]
+    assert sorted(upgraded) == sorted(journal.node_ips())
+    restarted = [e["node"] for e in journal.of(evts, "kato_restart")]
+    assert sorted(restarted) == sorted(journal.node_ips())
+
+
+def test_one_window_around_every_component_step_and_every_restart(evts):
     sets = journal.maintenance_sets(evts)
-    # Exactly one window: the idempotence re-run opened none.
-    assert [e["value"] for e in sets] == [True, False]
+    # Exactly one window: on, then off. The idempotence re-run opened none.
+    assert [journal.is_on(e) for e in sets] == [True, False]
     on, off = sets[0]["ts"], sets[1]["ts"]
-    steps = [e for e in evts if e["event"] == "upgrade_step"]
-    restarts = [e for e in evts if e["event"] == "kato_restart"]
-    assert steps and restarts
+    steps = journal.of(evts, "upgrade_step")
+    restarts = journal.of(evts, "kato_restart")
     assert on < min(e["ts"] for e in steps)
+    assert max(e["ts"] for e in steps) < off
     assert max(e["ts"] for e in restarts) < off
 
 
-def test_never_two_deas_retired_at_once():
+def test_backup_inside_the_window_before_any_node(evts):
+    on = journal.maintenance_sets(evts)[0]["ts"]
+    exports = journal.of(evts, "data_export")
+    assert len(exports) == 1
+    assert on < exports[0]["ts"] < min(e["ts"] for e in journal.of(evts, "upgrade_start"))
+
+
+def test_never_two_deas_retired_at_once(evts):
     out = set()
-    for e in _evts():
+    retired = 0
+    for e in evts:
         if e["event"] == "dea_retire_start":
             assert not out, f"{e['dea']} retired while {out} still out"
             out.add(e["dea"])
-        elif e["event"] in ("dea_unretired", "upgrade_done") and e.get("dea", e["node"]) in out:
-            out.discard(e.get("dea", e["node"]))
+            retired += 1
+        elif e["event"] == "dea_unretired":
+            out.discard(e["dea"])
+    assert retired == len(journal.node_ips("dea"))
+    assert not out
 
 
-def test_core_upgraded_last():
-    evts = _evts()
-    core = {e["node"] for e in evts if e["event"] == "config_set"}
-    starts = [e for e in evts if e["event"] == "upgrade_start"]
-    assert starts[-1]["node"] in core
-    core_start = starts[-1]["ts"]
-    assert all(e["ts"] < core_start for e in evts if e["event"] == "upgrade_done" and e["node"] not in core)
+def test_deas_upgraded_one_at_a_time(evts):
+    running = set()
+    for e in journal.of(evts, "upgrade_start", "upgrade_done"):
+        if e["event"] == "upgrade_start":
+            assert not running & set(journal.node_ips("dea")), f"{e['node']} started while {running} upgrading"
+            running.add(e["node"])
+        else:
+            running.discard(e["node"])
 
 
-def test_download_before_the_window():
-    evts = _evts()
+def test_core_upgraded_last(evts):
+    core = journal.core_ip()
+    starts = journal.of(evts, "upgrade_start")
+    assert starts[-1]["node"] == core
+    assert [e["node"] for e in starts].count(core) == 1
+    others_done = [e["ts"] for e in journal.of(evts, "upgrade_done") if e["node"] != core]
+    assert len(others_done) == len(journal.node_ips()) - 1
+    assert max(others_done) < starts[-1]["ts"]
+
+
+def test_download_before_the_window(evts):
     on = journal.maintenance_sets(evts)[0]["ts"]
-    assert any(e["event"] == "download_done" and e["ts"] < on for e in evts)
+    upstream = [e for e in journal.of(evts, "download_done") if e["source"] == "upstream"]
+    assert {e["version"] for e in upstream} >= {journal.TARGET}
+    assert all(e["ts"] < on for e in upstream), "downloaded from upstream inside the window"
+
+
+def test_no_app_with_two_instances_ever_down(evts):
+    assert journal.of(evts, "instance_down"), "the restarts took no instance down: the check proves nothing"
+    assert journal.app_outages(evts) == []

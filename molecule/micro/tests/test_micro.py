@@ -3,13 +3,25 @@ import journal
 
 
 def test_node_at_target():
-    for host in journal.nodes():
-        assert journal.kato_version(host) == journal.TARGET
+    hosts = journal.nodes()
+    assert len(hosts) == 1
+    assert journal.kato_version(hosts[0]) == journal.TARGET
+    assert journal.upgrade_status(hosts[0])["version"] == journal.TARGET
 
 
-def test_one_window_closed_after_the_upgrade():
+def test_one_window_around_the_upgrade_and_the_restart():
     evts = journal.events()
     sets = journal.maintenance_sets(evts)
-    assert [e["value"] for e in sets] == [True, False]
-    steps = [e for e in evts if e["event"] == "upgrade_step"]
-    assert steps and sets[0]["ts"] < steps[0]["ts"] and steps[-1]["ts"] < sets[1]["ts"]
+    assert [journal.is_on(e) for e in sets] == [True, False]
+    steps = journal.of(evts, "upgrade_step")
+    restarts = journal.of(evts, "kato_restart")
+    assert steps and restarts
+    assert sets[0]["ts"] < steps[0]["ts"] and steps[-1]["ts"] < sets[1]["ts"]
+    assert restarts[-1]["ts"] < sets[1]["ts"]
+
+
+def test_upgraded_once_from_the_source_release():
+    evts = journal.events()
+    starts = journal.of(evts, "upgrade_start")
+    assert [(e["from"], e["to"]) for e in starts] == [(journal.SOURCE, journal.TARGET)]
+    assert [e["version"] for e in journal.of(evts, "upgrade_done")] == [journal.TARGET]

@@ -1,16 +1,20 @@
-"""Helpers for the verifiers: the simulated cluster's journal and its nodes."""
+"""Helpers for the verifiers: the simulated cluster's journal, topology and nodes."""
 from __future__ import annotations
 
 import json
 import os
+import re
+from collections import Counter
 from pathlib import Path
 
 import testinfra
+import yaml
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 CLUSTER = os.environ["STK_CLUSTER"]
 CLUSTER_DIR = PROJECT / ".run" / "clusters" / CLUSTER
 INVENTORY = CLUSTER_DIR / "inventory"
+SOURCE = "3.4.2"
 TARGET = "3.6.2"
 
 
@@ -19,13 +23,85 @@ def events() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def of(evts: list[dict], *names: str) -> list[dict]:
+    return [e for e in evts if e["event"] in names]
+
+
+def topology() -> dict:
+    return yaml.safe_load((CLUSTER_DIR / "topology.yml").read_text())
+
+
+def core_ip() -> str:
+    return next(n["ip"] for n in topology()["nodes"] if "primary" in n["roles"])
+
+
+def core_name() -> str:
+    return next(n["name"] for n in topology()["nodes"] if "primary" in n["roles"])
+
+
+def node_ips(role: str | None = None) -> list[str]:
+    return [n["ip"] for n in topology()["nodes"] if role is None or role in n["roles"]]
+
+
 def maintenance_sets(evts: list[dict]) -> list[dict]:
-    return [e for e in evts if e["event"] == "config_set" and e.get("key") == "maintenance_mode"]
+    return [e for e in evts if e["event"] == "config_set" and e.get("component") == "cloud_controller_ng"
+            and str(e.get("key", "")).strip("/") == "maintenance_mode"]
+
+
+def is_on(event: dict) -> bool:
+    return event["value"] is True or str(event["value"]).lower() == "true"
+
+
+def app_outages(evts: list[dict]) -> list[str]:
+    """Every moment an app of two or more instances had none running, from the journal.
+
+    Every instance runs at the start (the topology's counts). instance_started adds one;
+    instance_down takes one away until that app's instance on that DEA starts again;
+    instance_stopped removes an instance: a running one, unless one of that app on that DEA was
+    already down."""
+    apps = {a["name"]: a["instances"] for a in topology().get("apps", [])}
+    running = Counter(apps)
+    down = Counter()
+    outages = []
+    for e in evts:
+        key = (e.get("app"), e.get("dea"))
+        if e["event"] == "instance_started":
+            running[e["app"]] += 1
+            if down[key]:
+                down[key] -= 1
+        elif e["event"] == "instance_down":
+            running[e["app"]] -= 1
+            down[key] += 1
+        elif e["event"] == "instance_stopped":
+            if down[key]:
+                down[key] -= 1
+            else:
+                running[e["app"]] -= 1
+        else:
+            continue
+        if apps.get(e["app"], 0) >= 2 and running[e["app"]] < 1:
+            outages.append(f"{e['app']} has no instance running at ts {e['ts']:.3f} ({e['event']} on {e['dea']})")
+    return outages
 
 
 def nodes() -> list:
     return testinfra.get_hosts(["ansible://stackato"], ansible_inventory=str(INVENTORY))
 
 
+def host(name: str):
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=str(INVENTORY))
+
+
 def kato_version(host) -> str:
     return host.check_output("/home/stackato/bin/kato version").strip()
+
+
+def upgrade_status(host) -> dict:
+    return json.loads(host.check_output("/home/stackato/bin/kato node upgrade --status --json"))
+
+
+def saved_run(name: str) -> dict:
+    """A nested ansible-playbook run kept by converge or side_effect: rc and output, colours removed."""
+    result = json.loads((CLUSTER_DIR / name).read_text())
+    result["stdout"] = re.sub(r"\x1b\[[0-9;]*m", "", result["stdout"])
+    return result
