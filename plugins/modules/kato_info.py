@@ -56,7 +56,7 @@ ip:
   description: This node's address as kato reports it (the key of C(kato info -j)).
   returned: success
   type: str
-  sample: 10.0.0.11
+  sample: 127.42.0.11
 roles:
   description: The roles assigned to this node, sorted.
   returned: success
@@ -73,7 +73,7 @@ mbusip:
   description: The address of the cluster's message bus (the Core node).
   returned: success
   type: str
-  sample: 10.0.0.11
+  sample: 127.42.0.11
 is_core:
   description: Whether this node has the C(primary) role.
   returned: success
@@ -114,7 +114,7 @@ nodes:
   description: On the Core node, every node of the cluster (C(kato node list -j)); V({}) on other nodes.
   returned: success
   type: dict
-  sample: {"10.0.0.11": {"roles": ["base", "controller", "primary", "router"]}, "10.0.0.12": {"roles": ["base", "dea"]}}
+  sample: {"127.42.0.11": {"roles": ["base", "controller", "primary", "router"]}, "127.42.0.12": {"roles": ["base", "dea"]}}
 patches:
   description:
     - The patches C(kato patch status) lists for the installed version, one dictionary per patch;
@@ -152,7 +152,7 @@ patches:
       type: bool
   sample:
     - {"id": 1, "name": "router-websocket-fix", "description": "Keep websocket connections open across router reloads",
-       "roles": ["router"], "installed_on": [], "to_be_installed_on": ["10.0.0.11"], "installed": false, "pending": true}
+       "roles": ["router"], "installed_on": [], "to_be_installed_on": ["127.42.0.11"], "installed": false, "pending": true}
 dea:
   description:
     - On DEA nodes, C(memory_mb), C(used_mb) and C(instances) (a list of dictionaries with C(app) and C(memory_mb));

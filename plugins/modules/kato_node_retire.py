@@ -73,7 +73,7 @@ moved:
     to:
       description: The DEA that runs the new instance.
       type: str
-  sample: [{"app": "web", "from": "10.0.0.13", "to": "10.0.0.14"}]
+  sample: [{"app": "web", "from": "127.42.0.13", "to": "127.42.0.14"}]
 needed_mb:
   description: The memory of the instances on O(node), in MB; V(null) when kato does not report it.
   returned: success

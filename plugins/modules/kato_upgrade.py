@@ -177,7 +177,7 @@ status:
   description: The upgrade status after the task (C(kato node upgrade --status --json)), or before it in check mode.
   returned: success
   type: dict
-  sample: {"node": "10.0.0.11", "version": "3.6.2", "available": "3.6.2", "state": "done", "step": null, "cached": true}
+  sample: {"node": "127.42.0.11", "version": "3.6.2", "available": "3.6.2", "state": "done", "step": null, "cached": true}
 """
 
 import hashlib

@@ -24,20 +24,20 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
 
 
 @pytest.mark.parametrize("text, value", [
-    ('{"10.0.0.11": {"roles": ["base"]}}', {"10.0.0.11": {"roles": ["base"]}}),
+    ('{"127.42.0.11": {"roles": ["base"]}}', {"127.42.0.11": {"roles": ["base"]}}),
     ("false\n", False),
     ('  "text"  \n', "text"),
     ("WARNING: Assumed type bool\ntrue\n", True),
     ("WARNING: a\nWARNING: b\n{\n  \"a\": 1\n}\n\n", {"a": 1}),
     ('{"a": 1}\nWARNING: trailing chatter\nDone.\n', {"a": 1}),
-    ("Connecting to 10.0.0.11...\n[1, 2]\n", [1, 2]),
+    ("Connecting to 127.42.0.11...\n[1, 2]\n", [1, 2]),
     ("WARNING: x\n42   \n", 42),
 ])
 def test_parse_json_output(text, value):
     assert parse_json_output(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "WARNING: only a warning\n", "10.0.0.11 base router\n", "{broken\n"])
+@pytest.mark.parametrize("text", ["", "WARNING: only a warning\n", "127.42.0.11 base router\n", "{broken\n"])
 def test_parse_json_output_rejects(text):
     with pytest.raises(ValueError):
         parse_json_output(text)
@@ -145,9 +145,9 @@ def test_client_failure_and_timeout(tmp_path):
 
 
 @pytest.mark.parametrize("data, ip, expected", [
-    ({"10.0.0.11": {"a": 1}}, None, ("10.0.0.11", {"a": 1})),
-    ({"10.0.0.11": {"a": 1}, "10.0.0.12": {"b": 2}}, "10.0.0.12", ("10.0.0.12", {"b": 2})),
-    ({"127.0.0.1": {"a": 1}}, "10.0.0.11", ("127.0.0.1", {"a": 1})),
+    ({"127.42.0.11": {"a": 1}}, None, ("127.42.0.11", {"a": 1})),
+    ({"127.42.0.11": {"a": 1}, "127.42.0.12": {"b": 2}}, "127.42.0.12", ("127.42.0.12", {"b": 2})),
+    ({"127.0.0.1": {"a": 1}}, "127.42.0.11", ("127.0.0.1", {"a": 1})),
 ])
 def test_single_node_entry(data, ip, expected):
     assert _kato.single_node_entry(data, "kato x -j", ip) == expected

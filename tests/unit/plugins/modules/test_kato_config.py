@@ -123,10 +123,10 @@ CASES = [
     {
         "id": "read_failure_carries_evidence",
         "args": {"component": "cloud_controller_ng", "key": "maintenance_mode", "value": True},
-        "calls": [{"argv": MM, "rc": 2, "err": "ERROR: cannot connect to redis://10.0.0.11:7474/0\n"}],
+        "calls": [{"argv": MM, "rc": 2, "err": "ERROR: cannot connect to redis://127.42.0.11:7474/0\n"}],
         "failed": True,
         "msg_contains": ["primary node is up", "cannot connect"],
-        "result": {"rc": 2, "stderr": "ERROR: cannot connect to redis://10.0.0.11:7474/0\n"},
+        "result": {"rc": 2, "stderr": "ERROR: cannot connect to redis://127.42.0.11:7474/0\n"},
     },
     {
         "id": "set_failure_carries_evidence",

@@ -10,13 +10,13 @@ import pytest
 
 from ansible_collections.stackato.cluster.plugins.modules import kato_info
 
-CORE_INFO = {"10.0.0.11": {"roles": ["router", "primary", "base", "controller"], "available_roles": ["dea"],
-                           "mbusip": "10.0.0.11", "version": "3.4.2"}}
-DEA_INFO = {"10.0.0.13": {"roles": ["base", "dea"], "available_roles": [], "mbusip": "10.0.0.11",
+CORE_INFO = {"127.42.0.11": {"roles": ["router", "primary", "base", "controller"], "available_roles": ["dea"],
+                           "mbusip": "127.42.0.11", "version": "3.4.2"}}
+DEA_INFO = {"127.42.0.13": {"roles": ["base", "dea"], "available_roles": [], "mbusip": "127.42.0.11",
                           "version": "3.4.2",
                           "dea": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]}}}
-STATUS = {"node": "10.0.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None, "cached": False}
-NODES = {"10.0.0.11": {"roles": ["base", "controller", "primary", "router"]}, "10.0.0.13": {"roles": ["base", "dea"]}}
+STATUS = {"node": "127.42.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None, "cached": False}
+NODES = {"127.42.0.11": {"roles": ["base", "controller", "primary", "router"]}, "127.42.0.13": {"roles": ["base", "dea"]}}
 MM = ["config", "get", "cloud_controller_ng", "maintenance_mode", "--json"]
 PATCH_JSON = ["patch", "status", "-j"]
 PATCH_TEXT = ["patch", "status"]
@@ -32,7 +32,7 @@ PATCH_STATUS_TEXT = """2 updates are available for 3.6.0.
     aok-endpoint-fix: Correct aok endpoint: redirect to custom uri
         patch id:           2
         roles affected:     controller
-        installed on:       127.0.0.1, 10.0.0.12
+        installed on:       127.0.0.1, 127.42.0.12
         to be installed on: none
 """
 
@@ -55,33 +55,33 @@ def calls_for(info, processes, mm=None, status=None, nodes=None, patches=None):
 CASES = [
     {
         "id": "core_node",
-        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"}},
+        "calls": calls_for(CORE_INFO, {"127.42.0.11": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"}},
                            nodes=NODES),
-        "result": {"changed": False, "version": "3.4.2", "ip": "10.0.0.11", "is_core": True,
+        "result": {"changed": False, "version": "3.4.2", "ip": "127.42.0.11", "is_core": True,
                    "roles": ["base", "controller", "primary", "router"], "available_roles": ["dea"],
-                   "mbusip": "10.0.0.11", "maintenance_mode": False, "nodes": NODES, "dea": {},
+                   "mbusip": "127.42.0.11", "maintenance_mode": False, "nodes": NODES, "dea": {},
                    "processes": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"},
                    "upgrade": STATUS, "patches": []},
     },
     {
         "id": "patches_from_json",
-        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
+        "calls": calls_for(CORE_INFO, {"127.42.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
             {"argv": PATCH_JSON, "out": "WARNING: x\n" + json.dumps({"version": "3.6.0", "patches": [
-                dict(PATCH, installed_on=[], to_be_installed_on=["10.0.0.11"]),
-                dict(PATCH, id=2, name="other", installed_on=["10.0.0.11"], to_be_installed_on=[]),
-                dict(PATCH, id=3, name="elsewhere", installed_on=[], to_be_installed_on=["10.0.0.13"]),
+                dict(PATCH, installed_on=[], to_be_installed_on=["127.42.0.11"]),
+                dict(PATCH, id=2, name="other", installed_on=["127.42.0.11"], to_be_installed_on=[]),
+                dict(PATCH, id=3, name="elsewhere", installed_on=[], to_be_installed_on=["127.42.0.13"]),
             ]}) + "\n"}]),
         "result": {"patches": [
-            dict(PATCH, installed_on=[], to_be_installed_on=["10.0.0.11"], installed=False, pending=True),
-            dict(PATCH, id=2, name="other", installed_on=["10.0.0.11"], to_be_installed_on=[],
+            dict(PATCH, installed_on=[], to_be_installed_on=["127.42.0.11"], installed=False, pending=True),
+            dict(PATCH, id=2, name="other", installed_on=["127.42.0.11"], to_be_installed_on=[],
                  installed=True, pending=False),
-            dict(PATCH, id=3, name="elsewhere", installed_on=[], to_be_installed_on=["10.0.0.13"],
+            dict(PATCH, id=3, name="elsewhere", installed_on=[], to_be_installed_on=["127.42.0.13"],
                  installed=False, pending=False),
         ]},
     },
     {
         "id": "patches_from_text_when_kato_has_no_json",
-        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
+        "calls": calls_for(CORE_INFO, {"127.42.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
             {"argv": PATCH_JSON, "rc": 1, "err": "Usage: kato patch status [options]\n"},
             {"argv": PATCH_TEXT, "out": PATCH_STATUS_TEXT}]),
         "result": {"patches": [
@@ -89,13 +89,13 @@ CASES = [
              "roles": ["router", "controller"], "installed_on": [], "to_be_installed_on": ["127.0.0.1"],
              "installed": False, "pending": True},
             {"id": 2, "name": "aok-endpoint-fix", "description": "Correct aok endpoint: redirect to custom uri",
-             "roles": ["controller"], "installed_on": ["127.0.0.1", "10.0.0.12"], "to_be_installed_on": [],
+             "roles": ["controller"], "installed_on": ["127.0.0.1", "127.42.0.12"], "to_be_installed_on": [],
              "installed": True, "pending": False},
         ]},
     },
     {
         "id": "patches_unknown_without_patch_command",
-        "calls": calls_for(CORE_INFO, {"10.0.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
+        "calls": calls_for(CORE_INFO, {"127.42.0.11": {"router2g": "RUNNING"}}, nodes=NODES, patches=[
             {"argv": PATCH_JSON, "rc": 1, "err": "ERROR: unknown command patch\n"},
             {"argv": PATCH_TEXT, "rc": 1, "err": "ERROR: unknown command patch\n"}]),
         "result": {"patches": None, "version": "3.4.2"},
@@ -103,13 +103,13 @@ CASES = [
     },
     {
         "id": "dea_node_no_node_list",
-        "calls": calls_for(DEA_INFO, {"10.0.0.13": {"dea_ng": "RUNNING"}}, mm={"out": "true\n"}),
-        "result": {"ip": "10.0.0.13", "is_core": False, "nodes": {}, "maintenance_mode": True,
-                   "dea": DEA_INFO["10.0.0.13"]["dea"]},
+        "calls": calls_for(DEA_INFO, {"127.42.0.13": {"dea_ng": "RUNNING"}}, mm={"out": "true\n"}),
+        "result": {"ip": "127.42.0.13", "is_core": False, "nodes": {}, "maintenance_mode": True,
+                   "dea": DEA_INFO["127.42.0.13"]["dea"]},
     },
     {
         "id": "cluster_state_unreadable_gives_nulls_and_warnings",
-        "calls": calls_for(DEA_INFO, {"10.0.0.13": {"dea_ng": "FATAL"}},
+        "calls": calls_for(DEA_INFO, {"127.42.0.13": {"dea_ng": "FATAL"}},
                            mm={"rc": 1, "err": "ERROR: cannot reach the primary\n"},
                            status={"rc": 1, "err": "ERROR: cannot reach the primary\n"},
                            patches=[{"argv": PATCH_JSON, "rc": 1, "err": "ERROR: cannot reach the primary\n"},
@@ -132,7 +132,7 @@ CASES = [
         "id": "garbage_json_fails",
         "calls": [
             {"argv": ["version"], "out": "3.4.2\n"},
-            {"argv": ["info", "-j"], "out": "10.0.0.11 base controller\n"},
+            {"argv": ["info", "-j"], "out": "127.42.0.11 base controller\n"},
         ],
         "failed": True,
         "msg_contains": ["could not parse the JSON output"],

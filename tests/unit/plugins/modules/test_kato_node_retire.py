@@ -11,10 +11,10 @@ import pytest
 from ansible_collections.stackato.cluster.plugins.modules import kato_node_retire
 
 NODES = json.dumps({
-    "10.0.0.11": {"roles": ["base", "controller", "primary", "router"]},
-    "10.0.0.13": {"roles": ["base", "dea"]},
-    "10.0.0.14": {"roles": ["base", "dea"]},
-    "10.0.0.15": {"roles": ["base", "dea"]},
+    "127.42.0.11": {"roles": ["base", "controller", "primary", "router"]},
+    "127.42.0.13": {"roles": ["base", "dea"]},
+    "127.42.0.14": {"roles": ["base", "dea"]},
+    "127.42.0.15": {"roles": ["base", "dea"]},
 })
 LIST = {"argv": ["node", "list", "-j"], "out": "WARNING: x\n" + NODES + "\n"}
 
@@ -39,35 +39,35 @@ def procs(ip, state="RUNNING"):
             "out": json.dumps({ip: {"dea_ng": state, "apptail": state, "nginx": "RUNNING"}})}
 
 
-RETIRE = {"argv": ["node", "retire", "-n", "10.0.0.13"], "out": "Retiring DEA 10.0.0.13\n"}
+RETIRE = {"argv": ["node", "retire", "-n", "127.42.0.13"], "out": "Retiring DEA 127.42.0.13\n"}
 
 CASES = [
     {
         "id": "retires_and_reports_moves",
         "calls": [
             LIST,
-            info("10.0.0.13", instances=web(2)),
-            info("10.0.0.14", instances=web(1)),
-            info("10.0.0.15", memory_mb=0, retired=True),
-            procs("10.0.0.14"),
+            info("127.42.0.13", instances=web(2)),
+            info("127.42.0.14", instances=web(1)),
+            info("127.42.0.15", memory_mb=0, retired=True),
+            procs("127.42.0.14"),
             RETIRE,
-            info("10.0.0.13"),
-            info("10.0.0.14", instances=web(3)),
-            info("10.0.0.15", memory_mb=0, retired=True),
+            info("127.42.0.13"),
+            info("127.42.0.14", instances=web(3)),
+            info("127.42.0.15", memory_mb=0, retired=True),
         ],
         "result": {"changed": True, "needed_mb": 512, "free_mb": 768,
-                   "moved": [{"app": "web", "from": "10.0.0.13", "to": "10.0.0.14"}] * 2},
+                   "moved": [{"app": "web", "from": "127.42.0.13", "to": "127.42.0.14"}] * 2},
     },
     {
         "id": "already_retired",
-        "calls": [LIST, info("10.0.0.13"), info("10.0.0.14", instances=web(3)), info("10.0.0.15")],
+        "calls": [LIST, info("127.42.0.13"), info("127.42.0.14", instances=web(3)), info("127.42.0.15")],
         "result": {"changed": False, "moved": []},
     },
     {
         "id": "check_mode_predicts",
         "flags": {"check": True, "diff": True},
-        "calls": [LIST, info("10.0.0.13", instances=web(2)), info("10.0.0.14"), info("10.0.0.15"),
-                  procs("10.0.0.14"), procs("10.0.0.15", "STOPPED")],
+        "calls": [LIST, info("127.42.0.13", instances=web(2)), info("127.42.0.14"), info("127.42.0.15"),
+                  procs("127.42.0.14"), procs("127.42.0.15", "STOPPED")],
         "result": {"changed": True, "needed_mb": 512, "free_mb": 1024, "moved": [],
                    "diff": {"before": {"instances": web(2)}, "after": {"instances": []}}},
     },
@@ -75,13 +75,13 @@ CASES = [
         "id": "refuses_without_capacity",
         "calls": [
             LIST,
-            info("10.0.0.13", instances=web(3)),
-            info("10.0.0.14", memory_mb=1024, used_mb=768),
-            info("10.0.0.15", memory_mb=0, retired=True),
-            procs("10.0.0.14"),
+            info("127.42.0.13", instances=web(3)),
+            info("127.42.0.14", memory_mb=1024, used_mb=768),
+            info("127.42.0.15", memory_mb=0, retired=True),
+            procs("127.42.0.14"),
         ],
         "failed": True,
-        "msg_contains": ["refusing to retire DEA 10.0.0.13", "need 768 MB", "have 256 MB free", "add a DEA"],
+        "msg_contains": ["refusing to retire DEA 127.42.0.13", "need 768 MB", "have 256 MB free", "add a DEA"],
         "result": {"changed": False, "needed_mb": 768, "free_mb": 256},
     },
     {
@@ -89,28 +89,28 @@ CASES = [
         "flags": {"check": True},
         "calls": [
             LIST,
-            info("10.0.0.13", instances=web(3)),
-            info("10.0.0.14", used_mb=1024),
-            info("10.0.0.15", used_mb=1024),
-            procs("10.0.0.14"),
-            procs("10.0.0.15"),
+            info("127.42.0.13", instances=web(3)),
+            info("127.42.0.14", used_mb=1024),
+            info("127.42.0.15", used_mb=1024),
+            procs("127.42.0.14"),
+            procs("127.42.0.15"),
         ],
         "failed": True,
         "msg_contains": ["have 0 MB free"],
     },
     {
         "id": "no_dea_figures_skips_the_check_with_warning",
-        "calls": [LIST, bare_info("10.0.0.13"), bare_info("10.0.0.14"), bare_info("10.0.0.15"),
-                  RETIRE, bare_info("10.0.0.13"), bare_info("10.0.0.14"), bare_info("10.0.0.15")],
+        "calls": [LIST, bare_info("127.42.0.13"), bare_info("127.42.0.14"), bare_info("127.42.0.15"),
+                  RETIRE, bare_info("127.42.0.13"), bare_info("127.42.0.14"), bare_info("127.42.0.15")],
         "result": {"changed": True, "needed_mb": None, "free_mb": None, "moved": []},
         "warnings": ["skipping the capacity check"],
     },
     {
         "id": "kato_refusal_fails_with_evidence",
-        "calls": [LIST, bare_info("10.0.0.13"), bare_info("10.0.0.14"), bare_info("10.0.0.15"),
+        "calls": [LIST, bare_info("127.42.0.13"), bare_info("127.42.0.14"), bare_info("127.42.0.15"),
                   dict(RETIRE, rc=1, err="ERROR: not enough memory on the other DEAs\n")],
         "failed": True,
-        "msg_contains": ["kato node retire -n 10.0.0.13 failed (rc=1)", "not enough memory"],
+        "msg_contains": ["kato node retire -n 127.42.0.13 failed (rc=1)", "not enough memory"],
         "result": {"rc": 1},
     },
 ]
@@ -119,7 +119,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_kato_node_retire(case, run_module, kato):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
-    args = {"node": "10.0.0.13", "kato_path": kato}
+    args = {"node": "127.42.0.13", "kato_path": kato}
     result, failed, warnings = run_module(kato_node_retire, args, calls, **case.get("flags", {}))
     assert failed == case.get("failed", False), result
     for key, value in case.get("result", {}).items():
@@ -131,16 +131,16 @@ def test_kato_node_retire(case, run_module, kato):
 
 
 def test_stopped_dea_does_not_count_as_free(run_module, kato):
-    calls = [LIST, info("10.0.0.13", instances=web(2)), info("10.0.0.14"), info("10.0.0.15"),
-             procs("10.0.0.14", "STOPPED"), procs("10.0.0.15", "STOPPED")]
+    calls = [LIST, info("127.42.0.13", instances=web(2)), info("127.42.0.14"), info("127.42.0.15"),
+             procs("127.42.0.14", "STOPPED"), procs("127.42.0.15", "STOPPED")]
     calls = [dict(call, argv=[kato] + call["argv"]) for call in calls]
-    result, failed, dummy = run_module(kato_node_retire, {"node": "10.0.0.13", "kato_path": kato}, calls)
+    result, failed, dummy = run_module(kato_node_retire, {"node": "127.42.0.13", "kato_path": kato}, calls)
     assert failed and result["free_mb"] == 0 and "have 0 MB free" in result["msg"]
 
 
 @pytest.mark.parametrize("node, text", [
-    ("10.0.0.11", "it has the roles base, controller, primary, router"),
-    ("10.0.0.99", "it is not in kato node list"),
+    ("127.42.0.11", "it has the roles base, controller, primary, router"),
+    ("127.42.0.99", "it is not in kato node list"),
 ])
 def test_not_a_dea(run_module, kato, node, text):
     result, failed, dummy = run_module(kato_node_retire, {"node": node, "kato_path": kato},

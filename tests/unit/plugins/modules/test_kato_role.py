@@ -13,7 +13,7 @@ from ansible_collections.stackato.cluster.plugins.modules import kato_role
 LIST = ["process", "list", "-j"]
 STATUS = ["status", "-j"]
 READY = ["process", "ready", "--block", "600", "all"]
-IP = "10.0.0.13"
+IP = "127.42.0.13"
 
 
 def procs(**states):
@@ -22,7 +22,7 @@ def procs(**states):
 
 def status(ip=IP, **roles):
     """kato status -j of a two-node cluster: the node asked about and another one."""
-    return json.dumps({"10.0.0.11": {"roles": {"base": "RUNNING", "primary": "RUNNING"}, "processes": {}},
+    return json.dumps({"127.42.0.11": {"roles": {"base": "RUNNING", "primary": "RUNNING"}, "processes": {}},
                        ip: {"roles": roles, "processes": {}}}) + "\n"
 
 
@@ -82,15 +82,15 @@ CASES = [
     },
     {
         "id": "stopped_on_remote_node",
-        "args": {"state": "stopped", "roles": ["dea", "router"], "node": "10.0.0.14"},
+        "args": {"state": "stopped", "roles": ["dea", "router"], "node": "127.42.0.14"},
         "calls": [
-            {"argv": ["process", "list", "-n", "10.0.0.14", "-j"],
-             "out": json.dumps({"10.0.0.14": {"dea_ng": "RUNNING"}})},
-            {"argv": STATUS, "out": status("10.0.0.14", base="RUNNING", dea="RUNNING", router="RUNNING")},
-            {"argv": ["stop", "-n", "10.0.0.14", "dea", "router"]},
-            {"argv": ["process", "list", "-n", "10.0.0.14", "-j"],
-             "out": json.dumps({"10.0.0.14": {"dea_ng": "STOPPED"}})},
-            {"argv": STATUS, "out": status("10.0.0.14", base="RUNNING", dea="STOPPED", router="STOPPED")},
+            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
+             "out": json.dumps({"127.42.0.14": {"dea_ng": "RUNNING"}})},
+            {"argv": STATUS, "out": status("127.42.0.14", base="RUNNING", dea="RUNNING", router="RUNNING")},
+            {"argv": ["stop", "-n", "127.42.0.14", "dea", "router"]},
+            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
+             "out": json.dumps({"127.42.0.14": {"dea_ng": "STOPPED"}})},
+            {"argv": STATUS, "out": status("127.42.0.14", base="RUNNING", dea="STOPPED", router="STOPPED")},
         ],
         "result": {"changed": True, "before": {"dea_ng": "RUNNING"}, "after": {"dea_ng": "STOPPED"},
                    "roles_after": {"dea": "STOPPED", "router": "STOPPED"}},
@@ -110,7 +110,7 @@ CASES = [
         "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING")},
                   {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING")}],
         "failed": True,
-        "msg_contains": ["role harbor is not configured on node 10.0.0.13 (its roles: base, dea)"],
+        "msg_contains": ["role harbor is not configured on node 127.42.0.13 (its roles: base, dea)"],
     },
     {
         "id": "no_role_states_falls_back_to_processes",
@@ -120,7 +120,7 @@ CASES = [
             {"argv": STATUS, "rc": 1, "err": "ERROR: cannot reach the primary\n"},
         ],
         "result": {"changed": False, "roles_before": None},
-        "warnings": ["judging by all of the processes of 10.0.0.13"],
+        "warnings": ["judging by all of the processes of 127.42.0.13"],
     },
     {
         "id": "stopped_no_op",
@@ -163,16 +163,16 @@ CASES = [
     },
     {
         "id": "wait_on_remote_node_uses_dash_n",
-        "args": {"state": "started", "node": "10.0.0.14", "wait_timeout": 60},
+        "args": {"state": "started", "node": "127.42.0.14", "wait_timeout": 60},
         "calls": [
-            {"argv": ["process", "list", "-n", "10.0.0.14", "-j"],
-             "out": json.dumps({"10.0.0.14": {"dea_ng": "STOPPED"}})},
-            {"argv": STATUS, "out": status("10.0.0.14", dea="STOPPED")},
-            {"argv": ["start", "-n", "10.0.0.14"]},
-            {"argv": ["process", "ready", "--block", "60", "-n", "10.0.0.14", "all"], "out": "READY\n"},
-            {"argv": ["process", "list", "-n", "10.0.0.14", "-j"],
-             "out": json.dumps({"10.0.0.14": {"dea_ng": "RUNNING"}})},
-            {"argv": STATUS, "out": status("10.0.0.14", dea="RUNNING")},
+            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
+             "out": json.dumps({"127.42.0.14": {"dea_ng": "STOPPED"}})},
+            {"argv": STATUS, "out": status("127.42.0.14", dea="STOPPED")},
+            {"argv": ["start", "-n", "127.42.0.14"]},
+            {"argv": ["process", "ready", "--block", "60", "-n", "127.42.0.14", "all"], "out": "READY\n"},
+            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
+             "out": json.dumps({"127.42.0.14": {"dea_ng": "RUNNING"}})},
+            {"argv": STATUS, "out": status("127.42.0.14", dea="RUNNING")},
         ],
         "result": {"changed": True, "roles_after": {"dea": "RUNNING"}},
     },

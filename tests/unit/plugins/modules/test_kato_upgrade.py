@@ -19,7 +19,7 @@ LOG_LINE = "INFO  Sentinel::CLI : Running with command: bin/sentinel upgrade 3.6
 
 
 def status(version="3.4.2", available="3.6.2", state="idle", cached=False, warning=False):
-    text = json.dumps({"node": "10.0.0.11", "version": version, "available": available,
+    text = json.dumps({"node": "127.42.0.11", "version": version, "available": available,
                        "state": state, "step": None, "cached": cached})
     return ("WARNING: kato is out of date\n" if warning else "") + text + "\n"
 
@@ -40,14 +40,14 @@ CASES = [
     },
     {
         "id": "upgrade_all_options",
-        "args": {"version": "3.6.2", "cache_ip": "10.0.0.11", "offline": True, "force": True, "node": "10.0.0.12"},
+        "args": {"version": "3.6.2", "cache_ip": "127.42.0.11", "offline": True, "force": True, "node": "127.42.0.12"},
         "calls": [
-            {"argv": ["node", "version", "10.0.0.12"], "out": "3.6.2\n"},
-            {"argv": STATUS + ["--node", "10.0.0.12"], "out": status("3.6.2", state="done")},
-            {"argv": ["node", "upgrade", "--cache-ip", "10.0.0.11", "--offline", "--force", "--node", "10.0.0.12",
+            {"argv": ["node", "version", "127.42.0.12"], "out": "3.6.2\n"},
+            {"argv": STATUS + ["--node", "127.42.0.12"], "out": status("3.6.2", state="done")},
+            {"argv": ["node", "upgrade", "--cache-ip", "127.42.0.11", "--offline", "--force", "--node", "127.42.0.12",
                       "--version", "3.6.2", "--skip-confirmation"]},
-            {"argv": ["node", "version", "10.0.0.12"], "out": "3.6.2\n"},
-            {"argv": STATUS + ["--node", "10.0.0.12"], "out": status("3.6.2", state="done")},
+            {"argv": ["node", "version", "127.42.0.12"], "out": "3.6.2\n"},
+            {"argv": STATUS + ["--node", "127.42.0.12"], "out": status("3.6.2", state="done")},
         ],
         "result": {"changed": False, "version_before": "3.6.2", "version_after": "3.6.2", "attempts": 1},
     },
@@ -167,20 +167,20 @@ CASES = [
         "calls": [
             {"argv": ["version"], "out": "3.4.2\n"},
             {"argv": STATUS, "out": status()},
-            {"argv": UPGRADE_362, "rc": 1, "out": "node 10.0.0.12: network error, retrying\nnode 10.0.0.12 done\n",
-             "err": "ERROR: upgrade of node 10.0.0.13 failed (exit 137)\n"},
+            {"argv": UPGRADE_362, "rc": 1, "out": "node 127.42.0.12: network error, retrying\nnode 127.42.0.12 done\n",
+             "err": "ERROR: upgrade of node 127.42.0.13 failed (exit 137)\n"},
         ],
         "failed": True,
-        "msg_contains": ["failed (rc=1): ERROR: upgrade of node 10.0.0.13 failed (exit 137)"],
+        "msg_contains": ["failed (rc=1): ERROR: upgrade of node 127.42.0.13 failed (exit 137)"],
         "sleeps": [],
     },
     {
         "id": "download_only",
-        "args": {"version": "3.6.2", "download_only": True, "cache_ip": "10.0.0.11"},
+        "args": {"version": "3.6.2", "download_only": True, "cache_ip": "127.42.0.11"},
         "calls": [
             {"argv": ["version"], "out": "3.4.2\n"},
             {"argv": STATUS, "out": status()},
-            {"argv": ["node", "upgrade", "--download-only", "--cache-ip", "10.0.0.11", "--version", "3.6.2",
+            {"argv": ["node", "upgrade", "--download-only", "--cache-ip", "127.42.0.11", "--version", "3.6.2",
                       "--skip-confirmation"]},
             {"argv": ["version"], "out": "3.4.2\n"},
             {"argv": STATUS, "out": status(state="downloaded", cached=True)},
@@ -189,7 +189,7 @@ CASES = [
     },
     {
         "id": "download_only_already_cached",
-        "args": {"version": "3.6.2", "download_only": True, "cache_ip": "10.0.0.11"},
+        "args": {"version": "3.6.2", "download_only": True, "cache_ip": "127.42.0.11"},
         "calls": [
             {"argv": ["version"], "out": "3.4.2\n"},
             {"argv": STATUS, "out": status(state="downloaded", cached=True)},
@@ -362,8 +362,8 @@ def test_failed_replay_says_what_to_do(run_module, kato, sentinel, sleeps):
     ("", None),
     ("INFO  Sentinel::CLI : Running with command:   \n", None),
     (LOG_LINE, "bin/sentinel upgrade 3.6.2 127.0.0.1 --skip-download"),
-    (LOG_LINE + "INFO  Sentinel::CLI : Running with command: bin/sentinel upgrade 3.6.2 127.0.0.1 10.0.0.12 \r\n",
-     "bin/sentinel upgrade 3.6.2 127.0.0.1 10.0.0.12"),
+    (LOG_LINE + "INFO  Sentinel::CLI : Running with command: bin/sentinel upgrade 3.6.2 127.0.0.1 127.42.0.12 \r\n",
+     "bin/sentinel upgrade 3.6.2 127.0.0.1 127.42.0.12"),
 ])
 def test_last_sentinel_command(tmp_path, text, command):
     log = tmp_path / "sentinel-cli.log"
