@@ -4,8 +4,9 @@
 #   2. ansible-lint (production profile, offline)
 #   3. antsibull-docs lint-collection-docs (module documentation)
 #   4. antsibull-changelog lint (changelog fragments)
+#   5. ansible-galaxy collection build, offline install, docs and playbook from the installed copy
 #
-# Usage: tests/static/run.sh [sanity] [lint] [docs] [changelog]     (default: all four)
+# Usage: tests/static/run.sh [sanity] [lint] [docs] [changelog] [build]   (default: all five)
 # Tools come from the project's .venv, or from $VENV when .venv does not exist.
 # SANITY_ARGS adds arguments to ansible-test sanity (e.g. SANITY_ARGS="--test validate-modules").
 # SANITY_TARGETS limits sanity to paths (default: the whole collection).
@@ -27,7 +28,7 @@ fi
 export PATH="$venv/bin:$PATH"
 
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(sanity lint docs changelog)
+[ ${#steps[@]} -gt 0 ] || steps=(sanity lint docs changelog build)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/stackato-static.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -106,10 +107,40 @@ changelog() {
     (cd "$repo" && antsibull-changelog lint)
 }
 
+# The tarball an operator or AWX installs: built, installed offline into an empty path, and used
+# from there only (not from the checkout): every module and role documented, the playbook found
+# by its FQCN.
+build() {
+    local out="$work/build" installed="$work/installed"
+    mkdir -p "$out" "$installed"
+    (cd "$repo" && ansible-galaxy collection build --output-path "$out" .) || return 1
+    local tarball
+    tarball=$(find "$out" -name 'stackato-cluster-*.tar.gz' -print -quit)
+    ANSIBLE_COLLECTIONS_PATH="$installed" ansible-galaxy collection install --offline --force -p "$installed" "$tarball" || return 1
+    local module role count=0
+    (
+        export ANSIBLE_COLLECTIONS_PATH="$installed" ANSIBLE_NOCOLOR=1
+        for module in "$installed"/ansible_collections/stackato/cluster/plugins/modules/*.py; do
+            module=$(basename "$module" .py)
+            ansible-doc "stackato.cluster.$module" | grep -q '^EXAMPLES' || { echo "no docs for $module" >&2; exit 1; }
+            count=$((count + 1))
+        done
+        for role in "$installed"/ansible_collections/stackato/cluster/roles/*/; do
+            role=$(basename "$role")
+            ansible-doc -t role "stackato.cluster.$role" >/dev/null || { echo "no docs for role $role" >&2; exit 1; }
+        done
+        for unwanted in .venv .run .cache tests/output; do
+            [ ! -e "$installed/ansible_collections/stackato/cluster/$unwanted" ] || { echo "$unwanted was built in" >&2; exit 1; }
+        done
+        cd "$work" && ansible-playbook -i localhost, --syntax-check stackato.cluster.upgrade >/dev/null || exit 1
+        echo "installed offline from $(basename "$tarball"): $count modules documented, playbook stackato.cluster.upgrade found"
+    )
+}
+
 for step in "${steps[@]}"; do
     case $step in
-        sanity|lint|docs|changelog) run_step "$step" "$step" ;;
-        *) echo "run.sh: unknown step $step (sanity, lint, docs, changelog)" >&2; exit 2 ;;
+        sanity|lint|docs|changelog|build) run_step "$step" "$step" ;;
+        *) echo "run.sh: unknown step $step (sanity, lint, docs, changelog, build)" >&2; exit 2 ;;
     esac
 done
 
