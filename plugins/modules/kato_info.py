@@ -21,11 +21,25 @@ extends_documentation_fragment:
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.INFO_MODULE
   - stackato.cluster.kato.ACTIONGROUP_KATO
-options: {}
+options:
+  gather_subset:
+    description:
+      - What to read besides C(kato info -j) (this node's address, roles and DEA state), which is always read.
+        Every C(kato) call costs time, so a task that needs a few values asks for those only.
+      - V(all) reads V(version), V(processes), V(maintenance_mode), V(upgrade), V(patches) and V(nodes).
+      - V(nodes) reads C(kato node list -j) on the Core node only.
+      - V(deas) reads, on a DEA node only, the DEA state of every DEA of the cluster in the same call
+        (C(kato node list -j), then C(kato info -n <ip> -j) for each other DEA); see RV(deas). It is not part of V(all).
+      - What is not read is returned empty (V(null), V({}) or, for RV(upgrade), V(null) values).
+    type: list
+    elements: str
+    choices: [all, version, processes, maintenance_mode, upgrade, patches, nodes, deas]
+    default: [all]
 notes:
   - Commands run, in order, C(kato version), C(kato info -j), C(kato process list -j),
     C(kato config get cloud_controller_ng maintenance_mode --json), C(kato node upgrade --status --json),
-    C(kato patch status -j) and, on the Core node only, C(kato node list -j).
+    C(kato patch status -j) and, on the Core node only, C(kato node list -j); O(gather_subset) leaves out
+    the ones not asked for, and V(deas) adds C(kato info -n <ip> -j) for each other DEA.
   - A kato whose C(patch status) has no C(-j) option is asked again without it, and its text output is read.
   - When maintenance mode, the upgrade status or the patch status cannot be read (for example while the
     primary node is down), the module warns and returns V(null) for them instead of failing.
@@ -39,6 +53,11 @@ EXAMPLES = r"""
   stackato.cluster.kato_info:
   register: stackato_node
 
+- name: Read the version, maintenance mode and every DEA's instances in one call
+  stackato.cluster.kato_info:
+    gather_subset: [version, maintenance_mode, deas]
+  register: stackato_dea
+
 - name: Refuse to upgrade while processes are down
   ansible.builtin.assert:
     that:
@@ -48,7 +67,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 version:
-  description: The installed Stackato version (C(kato version)).
+  description: The installed Stackato version (C(kato version)); V(null) when O(gather_subset) leaves it out.
   returned: success
   type: str
   sample: 3.4.2
@@ -80,12 +99,16 @@ is_core:
   type: bool
   sample: true
 processes:
-  description: This node's processes and their states (V(RUNNING), V(STOPPED), V(STARTING), V(FATAL)).
+  description:
+    - This node's processes and their states (V(RUNNING), V(STOPPED), V(STARTING), V(FATAL)).
+    - V({}) when O(gather_subset) leaves them out.
   returned: success
   type: dict
   sample: {"cloud_controller_ng": "RUNNING", "router2g": "RUNNING"}
 maintenance_mode:
-  description: Whether the Cloud Controller is in maintenance mode; V(null) when the cluster state cannot be read.
+  description:
+    - Whether the Cloud Controller is in maintenance mode; V(null) when the cluster state cannot be read
+      or O(gather_subset) leaves it out.
   returned: success
   type: bool
   sample: false
@@ -111,7 +134,9 @@ upgrade:
       type: bool
   sample: {"version": "3.4.2", "available": "3.6.2", "state": "idle", "step": null, "cached": false}
 nodes:
-  description: On the Core node, every node of the cluster (C(kato node list -j)); V({}) on other nodes.
+  description:
+    - On the Core node, every node of the cluster (C(kato node list -j)); V({}) on other nodes, unless
+      V(deas) in O(gather_subset) read it there; V({}) when not asked for.
   returned: success
   type: dict
   sample: {"127.42.0.11": {"roles": ["base", "controller", "primary", "router"]}, "127.42.0.12": {"roles": ["base", "dea"]}}
@@ -160,6 +185,14 @@ dea:
   returned: success
   type: dict
   sample: {"memory_mb": 4096, "used_mb": 512, "instances": [{"app": "web", "memory_mb": 256}]}
+deas:
+  description:
+    - With V(deas) in O(gather_subset) on a DEA node, the DEA state (as RV(dea)) of every DEA of the cluster,
+      this node included, keyed by address; V({}) otherwise.
+  returned: success
+  type: dict
+  sample: {"127.42.0.13": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]},
+           "127.42.0.14": {"memory_mb": 4096, "used_mb": 0, "instances": []}}
 """
 
 import re
@@ -176,6 +209,8 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
 )
 
 UPGRADE_KEYS = ("version", "available", "state", "step", "cached")
+# What gather_subset=all reads besides kato info -j (deas only when asked for by name).
+ALL_SUBSET = ("version", "processes", "maintenance_mode", "upgrade", "patches", "nodes")
 LOCAL_ADDRESSES = ("127.0.0.1", "localhost")
 # kato patch status text: a "<name>: <description>" line, then indented "<field>: <value>" lines.
 PATCH_FIELDS = {"patch id": "id", "roles affected": "roles", "installed on": "installed_on",
@@ -282,11 +317,27 @@ def read_patches(module, client, ip):
     return [normalise_patch(patch, ip) for patch in patches if isinstance(patch, dict)]
 
 
-def gather(module, client):
-    version = client.version()
+def read_deas(client, ip, own, nodes):
+    """Every DEA's state, keyed by address: this node's own from its kato info, the others' with kato info -n."""
+    deas = {ip: own}
+    for other in sorted(nodes):
+        entry = nodes[other] if isinstance(nodes[other], dict) else {}
+        if other != ip and "dea" in (entry.get("roles") or []):
+            deas[other] = single_node_entry(client.run_json("info", "-n", other, "-j"), f"kato info -n {other} -j",
+                                            other)[1].get("dea") or {}
+    return deas
+
+
+def gather(module, client, subset):
+    wanted = set(subset)
+    if "all" in wanted:
+        wanted |= set(ALL_SUBSET)
+    version = client.version() if "version" in wanted else None
     ip, info = single_node_entry(client.run_json("info", "-j"), "kato info -j")
     roles = sorted(info.get("roles") or [])
-    processes = single_node_entry(client.run_json("process", "list", "-j"), "kato process list -j", ip)[1] or {}
+    processes = {}
+    if "processes" in wanted:
+        processes = single_node_entry(client.run_json("process", "list", "-j"), "kato process list -j", ip)[1] or {}
     result = {
         "changed": False,
         "version": version,
@@ -296,21 +347,30 @@ def gather(module, client):
         "mbusip": info.get("mbusip"),
         "is_core": "primary" in roles,
         "processes": processes,
-        "maintenance_mode": read_maintenance_mode(module, client),
-        "upgrade": read_upgrade_status(module, client),
-        "patches": read_patches(module, client, ip),
+        "maintenance_mode": read_maintenance_mode(module, client) if "maintenance_mode" in wanted else None,
+        "upgrade": read_upgrade_status(module, client) if "upgrade" in wanted else dict.fromkeys(UPGRADE_KEYS),
+        "patches": read_patches(module, client, ip) if "patches" in wanted else None,
         "nodes": {},
         "dea": info.get("dea") or {},
+        "deas": {},
     }
-    if result["is_core"]:
+    read_nodes = "deas" in wanted and "dea" in roles
+    if read_nodes or ("nodes" in wanted and result["is_core"]):
         result["nodes"] = client.run_json("node", "list", "-j")
+    if read_nodes:
+        result["deas"] = read_deas(client, ip, result["dea"], result["nodes"] if isinstance(result["nodes"], dict) else {})
     return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(KATO_COMMON_ARGS), supports_check_mode=True)
+    argument_spec = dict(
+        KATO_COMMON_ARGS,
+        gather_subset={"type": "list", "elements": "str", "default": ["all"],
+                       "choices": ["all"] + list(ALL_SUBSET) + ["deas"]},
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
-        result = gather(module, KatoClient(module))
+        result = gather(module, KatoClient(module), module.params["gather_subset"])
     except KatoError as exc:
         fail_from_error(module, exc)
     module.exit_json(**result)

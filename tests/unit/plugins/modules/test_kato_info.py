@@ -17,6 +17,9 @@ DEA_INFO = {"127.42.0.13": {"roles": ["base", "dea"], "available_roles": [], "mb
                           "dea": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]}}}
 STATUS = {"node": "127.42.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None, "cached": False}
 NODES = {"127.42.0.11": {"roles": ["base", "controller", "primary", "router"]}, "127.42.0.13": {"roles": ["base", "dea"]}}
+OTHER_DEA_INFO = {"127.42.0.14": {"roles": ["base", "dea"], "available_roles": [], "mbusip": "127.42.0.11",
+                                "version": "3.4.2", "dea": {"memory_mb": 4096, "used_mb": 0, "instances": []}}}
+DEA_NODES = dict(NODES, **{"127.42.0.14": {"roles": ["base", "dea"]}, "127.42.0.15": {"roles": ["base", "mysql"]}})
 MM = ["config", "get", "cloud_controller_ng", "maintenance_mode", "--json"]
 PATCH_JSON = ["patch", "status", "-j"]
 PATCH_TEXT = ["patch", "status"]
@@ -61,7 +64,7 @@ CASES = [
                    "roles": ["base", "controller", "primary", "router"], "available_roles": ["dea"],
                    "mbusip": "127.42.0.11", "maintenance_mode": False, "nodes": NODES, "dea": {},
                    "processes": {"router2g": "RUNNING", "cloud_controller_ng": "RUNNING"},
-                   "upgrade": STATUS, "patches": []},
+                   "upgrade": STATUS, "patches": [], "deas": {}},
     },
     {
         "id": "patches_from_json",
@@ -120,6 +123,41 @@ CASES = [
         "warnings": ["maintenance_mode is unknown", "upgrade status is unknown", "patch status is unknown"],
     },
     {
+        "id": "subset_on_a_dea_reads_every_dea_in_one_call",
+        "params": {"gather_subset": ["version", "maintenance_mode", "deas"]},
+        "calls": [
+            {"argv": ["version"], "out": "3.4.2\n"},
+            {"argv": ["info", "-j"], "out": json.dumps(DEA_INFO)},
+            dict(argv=MM, out="true\n"),
+            {"argv": ["node", "list", "-j"], "out": json.dumps(DEA_NODES)},
+            {"argv": ["info", "-n", "127.42.0.14", "-j"], "out": json.dumps(OTHER_DEA_INFO)},
+        ],
+        "result": {"version": "3.4.2", "maintenance_mode": True, "processes": {}, "patches": None,
+                   "upgrade": dict.fromkeys(STATUS.keys() - {"node"}), "nodes": DEA_NODES,
+                   "deas": {"127.42.0.13": DEA_INFO["127.42.0.13"]["dea"],
+                            "127.42.0.14": OTHER_DEA_INFO["127.42.0.14"]["dea"]}},
+    },
+    {
+        "id": "subset_deas_on_other_nodes_reads_no_node_list",
+        "params": {"gather_subset": ["maintenance_mode", "deas"]},
+        "calls": [
+            {"argv": ["info", "-j"], "out": json.dumps(CORE_INFO)},
+            dict(argv=MM, out="false\n"),
+        ],
+        "result": {"version": None, "maintenance_mode": False, "nodes": {}, "deas": {}, "is_core": True},
+    },
+    {
+        "id": "subset_other_dea_unreadable_fails",
+        "params": {"gather_subset": ["deas"]},
+        "calls": [
+            {"argv": ["info", "-j"], "out": json.dumps(DEA_INFO)},
+            {"argv": ["node", "list", "-j"], "out": json.dumps(DEA_NODES)},
+            {"argv": ["info", "-n", "127.42.0.14", "-j"], "rc": 1, "err": "ERROR: cannot reach the primary\n"},
+        ],
+        "failed": True,
+        "msg_contains": ["info -n 127.42.0.14 -j failed (rc=1): ERROR: cannot reach the primary"],
+    },
+    {
         "id": "info_failure_fails",
         "calls": [
             {"argv": ["version"], "out": "3.4.2\n"},
@@ -150,7 +188,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_kato_info(case, check, run_module, kato):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
-    result, failed, warnings = run_module(kato_info, {"kato_path": kato}, calls, check=check)
+    result, failed, warnings = run_module(kato_info, dict(case.get("params", {}), kato_path=kato), calls, check=check)
     assert failed == case.get("failed", False), result
     for key, value in case.get("result", {}).items():
         assert result[key] == value, key
