@@ -11,14 +11,14 @@ import pytest
 from ansible_collections.stackato.cluster.plugins.modules import kato_info
 
 CORE_INFO = {"127.42.0.11": {"roles": ["router", "primary", "base", "controller"], "available_roles": ["dea"],
-                           "mbusip": "127.42.0.11", "version": "3.4.2"}}
+                             "mbusip": "127.42.0.11", "version": "3.4.2"}}
 DEA_INFO = {"127.42.0.13": {"roles": ["base", "dea"], "available_roles": [], "mbusip": "127.42.0.11",
-                          "version": "3.4.2",
-                          "dea": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]}}}
+                            "version": "3.4.2",
+                            "dea": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]}}}
 STATUS = {"node": "127.42.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None, "cached": False}
 NODES = {"127.42.0.11": {"roles": ["base", "controller", "primary", "router"]}, "127.42.0.13": {"roles": ["base", "dea"]}}
 OTHER_DEA_INFO = {"127.42.0.14": {"roles": ["base", "dea"], "available_roles": [], "mbusip": "127.42.0.11",
-                                "version": "3.4.2", "dea": {"memory_mb": 4096, "used_mb": 0, "instances": []}}}
+                                  "version": "3.4.2", "dea": {"memory_mb": 4096, "used_mb": 0, "instances": []}}}
 DEA_NODES = dict(NODES, **{"127.42.0.14": {"roles": ["base", "dea"]}, "127.42.0.15": {"roles": ["base", "mysql"]}})
 MM = ["config", "get", "cloud_controller_ng", "maintenance_mode", "--json"]
 PATCH_JSON = ["patch", "status", "-j"]
