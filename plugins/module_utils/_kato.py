@@ -257,28 +257,24 @@ class KatoClient:
 
     def run_json(self, *args, **kwargs):
         """Run kato with arguments that ask for JSON and return the parsed value."""
-        argv = self.argv(args)
-        rc, stdout, stderr = self.run_argv(argv, **kwargs)
-        try:
-            return parse_json_output(stdout)
-        except ValueError as exc:
-            raise KatoError(
-                f"could not parse the JSON output of {cmd_to_str(argv)}: {exc}; check that kato works when run by hand",
-                cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
-            ) from None
+        return self._run_parsed(self.argv(args), parse_json_output,
+                                "could not parse the JSON output of {cmd}: {exc}; check that kato works when run by hand",
+                                **kwargs)
 
     def version(self, node=None):
         """The installed Stackato version (``kato version``, or ``kato node version <node>``)."""
         args = ("node", "version", node) if node else ("version",)
-        argv = self.argv(args)
-        rc, stdout, stderr = self.run_argv(argv)
+        return self._run_parsed(self.argv(args), parse_version_output,
+                                "could not read the Stackato version from {cmd}: {exc}")
+
+    def _run_parsed(self, argv, parse, problem, **kwargs):
+        """Run argv and parse its stdout; a parse failure is a KatoError carrying the evidence."""
+        rc, stdout, stderr = self.run_argv(argv, **kwargs)
         try:
-            return parse_version_output(stdout)
+            return parse(stdout)
         except ValueError as exc:
-            raise KatoError(
-                f"could not read the Stackato version from {cmd_to_str(argv)}: {exc}",
-                cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
-            ) from None
+            cmd = cmd_to_str(argv)
+            raise KatoError(problem.format(cmd=cmd, exc=exc), cmd=cmd, rc=rc, stdout=stdout, stderr=stderr) from None
 
 
 def single_node_entry(data, what, ip=None):

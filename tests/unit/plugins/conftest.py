@@ -145,3 +145,20 @@ def kato(tmp_path):
     path.write_text("#!/bin/sh\nexit 99\n")
     path.chmod(0o755)
     return str(path)
+
+
+def _check_case(case, result, failed, warnings=()):
+    """Assert a table case's expectations: failed or not, result keys, message parts, warnings."""
+    assert failed == case.get("failed", False), result
+    for key, value in case.get("result", {}).items():
+        assert result[key] == value, key
+    for text in case.get("msg_contains", []):
+        assert text in result["msg"]
+    for text in case.get("warnings", []):
+        assert any(text in warning for warning in warnings), warnings
+
+
+@pytest.fixture
+def check_case():
+    """The shared checker of the table-driven module tests."""
+    return _check_case

@@ -162,14 +162,10 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_kato_config(case, run_module, kato):
+def test_kato_config(case, check_case, run_module, kato):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
     result, failed, dummy = run_module(kato_config, dict(case["args"], kato_path=kato), calls, **case.get("flags", {}))
-    assert failed == case.get("failed", False), result
-    for key, value in case.get("result", {}).items():
-        assert result[key] == value, key
-    for text in case.get("msg_contains", []):
-        assert text in result["msg"]
+    check_case(case, result, failed)
     if "rc" in case.get("result", {}):
         assert result["cmd"].startswith(kato)
         assert "stdout" in result and "stderr" in result

@@ -117,17 +117,11 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_kato_node_retire(case, run_module, kato):
+def test_kato_node_retire(case, check_case, run_module, kato):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
     args = {"node": "127.42.0.13", "kato_path": kato}
     result, failed, warnings = run_module(kato_node_retire, args, calls, **case.get("flags", {}))
-    assert failed == case.get("failed", False), result
-    for key, value in case.get("result", {}).items():
-        assert result[key] == value, key
-    for text in case.get("msg_contains", []):
-        assert text in result["msg"]
-    for text in case.get("warnings", []):
-        assert any(text in warning for warning in warnings), warnings
+    check_case(case, result, failed, warnings)
 
 
 def test_stopped_dea_does_not_count_as_free(run_module, kato):

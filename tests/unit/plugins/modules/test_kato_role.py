@@ -204,13 +204,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_kato_role(case, run_module, kato):
+def test_kato_role(case, check_case, run_module, kato):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
     result, failed, warnings = run_module(kato_role, dict(case["args"], kato_path=kato), calls, **case.get("flags", {}))
-    assert failed == case.get("failed", False), result
-    for key, value in case.get("result", {}).items():
-        assert result[key] == value, key
-    for text in case.get("msg_contains", []):
-        assert text in result["msg"]
-    for text in case.get("warnings", []):
-        assert any(text in warning for warning in warnings), warnings
+    check_case(case, result, failed, warnings)

@@ -231,17 +231,11 @@ def sentinel(tmp_path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_kato_upgrade(case, run_module, kato, sentinel, sleeps):
+def test_kato_upgrade(case, check_case, run_module, kato, sentinel, sleeps):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
     args = dict(case["args"], kato_path=kato, **sentinel)
     result, failed, warnings = run_module(kato_upgrade, args, calls, **case.get("flags", {}))
-    assert failed == case.get("failed", False), result
-    for key, value in case.get("result", {}).items():
-        assert result[key] == value, key
-    for text in case.get("msg_contains", []):
-        assert text in result["msg"]
-    for text in case.get("warnings", []):
-        assert any(text in warning for warning in warnings), warnings
+    check_case(case, result, failed, warnings)
     if "sleeps" in case:
         assert sleeps == case["sleeps"]
 
