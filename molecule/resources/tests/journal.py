@@ -93,7 +93,11 @@ def host(name: str):
 
 
 def kato_version(host) -> str:
-    return host.check_output("/home/stackato/bin/kato version").strip()
+    """The version `kato version` prints, bare (ours) or inside other text (documented profile)."""
+    out = host.check_output("/home/stackato/bin/kato version")
+    match = re.search(r"(?<![\w.])(\d+\.\d+\.\d+)(?![\w.])", out)
+    assert match, f"no version in kato version's output {out!r}"
+    return match.group(1)
 
 
 def upgrade_status(host) -> dict:
