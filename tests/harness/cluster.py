@@ -47,6 +47,10 @@ RUNS = REPO / ".run" / "clusters"
 # The simulator package copied into the image. STACKATO_SIM_SRC lets a developer point the
 # harness at a scratch copy (e.g. stubs under /tmp) without touching the tree.
 SIM_SRC = Path(os.environ.get("STACKATO_SIM_SRC", REPO / "tests" / "simulator" / "stackato_sim"))
+if str(SIM_SRC.parent) not in sys.path:
+    sys.path.insert(0, str(SIM_SRC.parent))
+# The simulator's own answers to "which ports", "which profile", "which DEA memory in config".
+from stackato_sim import ports  # noqa: E402  pylint: disable=wrong-import-position
 
 BASE_REPO = "localhost/stackato-sim-base"
 NODE_REPO = "localhost/stackato-sim-node"
@@ -68,8 +72,9 @@ FIRST_NODE_HOST = 11
 PROXY_HOST = 240
 UPSTREAM_HOST = 250
 BLACKHOLE_HOST = 251  # nothing listens there: direct downloads fail when a proxy is required
-SSH_PORT, STATE_PORT, SENTINEL_PORT = 2222, 7474, 9292
-PROXY_PORT, UPSTREAM_HTTP, UPSTREAM_HTTPS = 3128, 80, 443
+SSH_PORT, STATE_PORT, SENTINEL_PORT, API_PORT = ports.SSH, ports.STATE, ports.SENTINEL, ports.API
+UPSTREAM_HTTP, UPSTREAM_HTTPS = ports.UPSTREAM_HTTP, ports.UPSTREAM_HTTPS
+PROXY_PORT = 3128  # tinyproxy's, in the proxy container (not the simulator's)
 TARGET_VERSION = "3.6.2"
 LABEL = "stackato-sim.cluster"
 READY_DEADLINE_S = 90.0

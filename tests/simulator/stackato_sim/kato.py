@@ -21,7 +21,7 @@ import sys
 import tarfile
 import time
 
-from . import journal, katofmt, nodeconf, nodestate, paths, processes, roles as roles_mod
+from . import journal, katofmt, nodeconf, nodestate, paths, processes, remote, roles as roles_mod
 from .state import StateClient, StateError, StateUnavailable
 
 USAGE = """Usage:
@@ -131,14 +131,6 @@ def node() -> dict:
     return nodeconf.load_node()
 
 
-def my_ip() -> str:
-    return node()["ip"]
-
-
-def is_self(ip: str | None) -> bool:
-    return not ip or ip in (my_ip(), "127.0.0.1", "localhost")
-
-
 def client() -> StateClient:
     return StateClient.from_node()
 
@@ -166,16 +158,13 @@ def need_sudo() -> None:
 
 def run_on_node(ip: str, args: list[str], input: str | None = None) -> int:
     """Run `kato <args>` on another node; its output passes through. Returns its exit code."""
-    peers = json.loads(os.environ.get("STACKATO_SIM_PEERS") or "{}")
-    if ip in peers:
-        env = dict(os.environ, STACKATO_SIM_ROOT=peers[ip])
-        cmd = [sys.executable, peers[ip] + paths.KATO, *args]
+    root = nodeconf.peer_root(ip)
+    if root:
+        env = dict(os.environ, STACKATO_SIM_ROOT=root)
+        cmd = [sys.executable, root + paths.KATO, *args]
     else:
         env = None
-        cmd = ["ssh", "-p", str(node().get("ssh_port", 2222)), "-o", "BatchMode=yes",
-               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-               "-o", "LogLevel=ERROR", f"stackato@{ip}",
-               " ".join(shlex.quote(a) for a in [paths.KATO, *args])]
+        cmd = remote.ssh_argv(ip, remote.shell_words([paths.KATO, *args]))
     sys.stdout.flush()
     try:
         return subprocess.run(cmd, env=env, input=input, text=True, check=False).returncode
@@ -211,28 +200,50 @@ def ok_line(text: str) -> str:
 
 # ---- commands ----------------------------------------------------------------------------
 
+def show_version(version: str) -> None:
+    """[ours] the bare version; documented profile: inside other text."""
+    out(f"Helion Stackato {version}" if nodeconf.documented() else version)
+
+
 def cmd_version(args) -> int:
     parse(args, {})
-    out(local_version())
+    show_version(local_version())
     return 0
 
 
 def cmd_node_version(args) -> int:
     dummy, pos = parse(args, FMT)
     ip = pos[0] if pos else None
-    if is_self(ip):
-        out(local_version())
+    if nodeconf.is_self(ip):
+        show_version(local_version())
         return 0
     versions = client().node_versions()
     if ip not in versions:
         raise KatoError(f"ERROR: node {ip} is not part of this cluster")
-    out(versions[ip] or "unknown")
+    show_version(versions[ip] or "unknown")
     return 0
+
+
+def in_role_order(node_roles) -> list[str]:
+    """Roles in kato's own role order (documented profile: not sorted by name)."""
+    return [r for r in roles_mod.ROLES if r in node_roles]
 
 
 def cmd_node_list(args) -> int:
     opts, dummy = parse(args, FMT)
     nodes = client().nodes()
+    if nodeconf.documented():
+        # [doc] one line per node, its IP first and its roles after it on the same line;
+        # everything else about the output is left to the reader to tolerate.
+        if opts.get("json") or opts.get("yaml"):
+            listing = {"cluster_nodes": [{"address": ip, "assigned_roles": " ".join(
+                in_role_order(info["roles"]))} for ip, info in nodes.items()]}
+            out(katofmt.to_json(listing) if opts.get("json") else katofmt.to_yaml(listing))
+            return 0
+        out(f"{'Node IP':<16} Assigned roles")
+        for ip, info in nodes.items():
+            out(f"{ip:<16} {', '.join(in_role_order(info['roles']))}   ")
+        return 0
     if opts.get("json"):
         out(katofmt.to_json(nodes))
     elif opts.get("yaml"):
@@ -247,7 +258,18 @@ CONFIG_SPEC = dict(FMT, **{"-f": ("flat", False), "--flat": ("flat", False),
                            "--force": ("force", False)})
 
 
-def _config_value_error(exc: StateError) -> KatoError:
+def _config_value_error(exc: StateError, sub: str, component: str | None,
+                        key: str | None) -> KatoError:
+    """kato's config error line: [ours] the state server's words; documented profile: kato's
+    own (still `Error: ...` on stderr, exit 1)."""
+    if nodeconf.documented():
+        if exc.kind == "no_component":
+            return KatoError(f"Error: no such component: {component}")
+        if exc.kind == "not_found":
+            return KatoError(f"Error: no such key: {key} (component {component})")
+        if exc.kind == "type_change" and sub in ("set", "push", "pop"):
+            return KatoError(f"Error: refusing to change the type of {component} {key} "
+                             "without --force")
     return KatoError(f"Error: {exc}")
 
 
@@ -257,6 +279,7 @@ def cmd_config(args) -> int:
     sub, rest = args[0], args[1:]
     opts, pos = parse(rest, CONFIG_SPEC)
     c = client()
+    component, key = (pos + [None, None])[:2]
     try:
         if sub == "get":
             component = pos[0] if pos else None
@@ -282,7 +305,8 @@ def cmd_config(args) -> int:
             else:
                 value, kind = katofmt.guess(raw)
                 warning = f"WARNING: Assumed type {kind}"
-            new = c.config_set(component, key, value, force=bool(opts.get("force")))
+            new = c.config_set(component, key, value, force=bool(opts.get("force")),
+                               exact_types=nodeconf.documented())
             if warning:
                 out(warning)
             out(katofmt.to_yaml(new))
@@ -305,7 +329,7 @@ def cmd_config(args) -> int:
             out(katofmt.to_yaml(fn(component, key, value)))
             return 0
     except StateError as exc:
-        raise _config_value_error(exc) from None
+        raise _config_value_error(exc, sub, component, key) from None
     raise UsageError(f"ERROR: unknown config command {sub}\n{USAGE}")
 
 
@@ -318,9 +342,9 @@ def _node_summary(ip: str, record: dict, primary_ip: str) -> dict:
 
 def cmd_info(args) -> int:
     opts, dummy = parse(args, dict(FMT, **NODE_OPT))
-    ip = opts.get("node") or my_ip()
-    if is_self(ip):
-        ip = my_ip()
+    ip = opts.get("node") or nodeconf.my_ip()
+    if nodeconf.is_self(ip):
+        ip = nodeconf.my_ip()
     primary = node()["primary_ip"]
     try:
         c = client()
@@ -332,7 +356,7 @@ def cmd_info(args) -> int:
     except StateError as exc:
         raise KatoError(f"ERROR: {exc}") from None
     except StateUnavailable as exc:
-        if ip != my_ip():
+        if ip != nodeconf.my_ip():
             raise
         # this node's own view still works without the primary (no DEA placement then)
         err(f"WARNING: {str(exc)[len('ERROR: '):]}")
@@ -340,7 +364,12 @@ def cmd_info(args) -> int:
         record = {"name": node().get("name"), "roles": st.get("roles") or node()["roles"],
                   "version": local_version()}
         info = _node_summary(ip, record, primary)
-    if opts.get("json"):
+    if (opts.get("json") or opts.get("yaml")) and nodeconf.documented():
+        flat = {"node": ip, "name": info["name"], "version": info["version"],
+                "mbusip": info["mbusip"], "assigned": " ".join(in_role_order(info["roles"])),
+                "unassigned": " ".join(info["available_roles"])}
+        out(katofmt.to_json(flat) if opts.get("json") else katofmt.to_yaml(flat))
+    elif opts.get("json"):
         out(katofmt.to_json({ip: info}))
     elif opts.get("yaml"):
         out(katofmt.to_yaml({ip: info}))
@@ -381,6 +410,15 @@ def cmd_status(args) -> int:
     if opts.get("all"):
         for ip in result:
             result[ip]["unconfigured_roles"] = unconfigured
+    if (opts.get("json") or opts.get("yaml")) and nodeconf.documented():
+        rows = [{"node_ip": ip, "hostname": rec["name"], "role": role, "status": state}
+                for ip, rec in result.items() for role, state in rec["roles"].items()]
+        if opts.get("all"):
+            rows += [{"node_ip": None, "hostname": None, "role": role, "status": "OFF"}
+                     for role in unconfigured]
+        listing = {"role_status": rows}
+        out(katofmt.to_json(listing) if opts.get("json") else katofmt.to_yaml(listing))
+        return 0
     if opts.get("json") or opts.get("yaml"):
         out(katofmt.to_json(result) if opts.get("json") else katofmt.to_yaml(result))
         return 0
@@ -402,8 +440,12 @@ def cmd_process(args) -> int:
     if sub == "list":
         return process_list(rest)
     if sub == "ready":
-        opts, pos = parse(rest, dict(NODE_OPT, **{"-b": ("block", True), "--block": ("block", True)}))
-        if not is_self(opts.get("node")):
+        # [doc] `-b <seconds>`; the long form `--block` is ours only
+        block_opt = {"-b": ("block", True)}
+        if not nodeconf.documented():
+            block_opt["--block"] = ("block", True)
+        opts, pos = parse(rest, dict(NODE_OPT, **block_opt))
+        if not nodeconf.is_self(opts.get("node")):
             return forward(opts["node"], ["process", "ready", *rest])
         if len(pos) != 1:
             raise UsageError(f"ERROR: process ready needs one <process> or all\n{USAGE}")
@@ -420,6 +462,10 @@ def cmd_process(args) -> int:
         if ok:
             out("READY")
             return 0
+        if nodeconf.documented():
+            err(f"Timed out waiting for {len(not_ready)} process(es): " + ", ".join(
+                f"{proc} is {state.lower()}" for proc, state in sorted(not_ready.items())))
+            return 1
         for proc, state in sorted(not_ready.items()):
             out(f"{proc:<24}{state}")
         waited = f" after {opts['block']}s" if block else ""
@@ -427,7 +473,7 @@ def cmd_process(args) -> int:
         return 1
     if sub in ("start", "stop", "restart"):
         opts, pos = parse(rest, dict(NODE_OPT, **CLUSTER_OPT))
-        if not is_self(opts.get("node")):
+        if not nodeconf.is_self(opts.get("node")):
             return forward(opts["node"], ["process", sub, *rest])
         need_sudo()
         names = pos or sorted(nodestate.read()["processes"])
@@ -445,11 +491,11 @@ def cmd_process(args) -> int:
 
 def process_list(args) -> int:
     opts, pos = parse(args, dict(FMT, **NODE_OPT, **CLUSTER_OPT))
-    if opts.get("cluster") or not is_self(opts.get("node")):
+    if opts.get("cluster") or not nodeconf.is_self(opts.get("node")):
         nodes = client().node_info(None if opts.get("cluster") else opts["node"])
         result = {ip: rec["processes"] for ip, rec in nodes.items()}
     else:
-        result = {my_ip(): processes.states()}
+        result = {nodeconf.my_ip(): processes.states()}
     if pos:
         result = {ip: {p: s for p, s in procs.items() if p in pos} for ip, procs in result.items()}
     if opts.get("json"):
@@ -476,7 +522,7 @@ def _target_roles(pos: list[str], mine: list[str]) -> list[str]:
         if role not in roles_mod.ROLES:
             raise KatoError(f"ERROR: unknown role {role}")
         if role not in mine:
-            raise KatoError(f"ERROR: role {role} is not configured on node {my_ip()}")
+            raise KatoError(f"ERROR: role {role} is not configured on node {nodeconf.my_ip()}")
         wanted.append(role)
     return sorted(set(wanted))
 
@@ -486,7 +532,7 @@ def cmd_role_action(action: str, args) -> int:
     spec = dict(NODE_OPT, **{"-v": ("verbose", False), "--verbose": ("verbose", False),
                              "-e": ("ephemeral", False), "--ephemeral": ("ephemeral", False)})
     opts, pos = parse(args, spec)
-    if not is_self(opts.get("node")):
+    if not nodeconf.is_self(opts.get("node")):
         return forward(opts["node"], [action, *args])
     need_sudo()
     targets = _target_roles(pos, processes.node_roles())
@@ -520,7 +566,7 @@ def cmd_role(args) -> int:
                              "--no-start": ("no_start", False), "--all": ("all", False),
                              "--all-but": ("all_but", False), "--only": ("only", False)})
     opts, pos = parse(rest, spec)
-    if not is_self(opts.get("node")):
+    if not nodeconf.is_self(opts.get("node")):
         return forward(opts["node"], ["role", sub, *rest])
     need_sudo()
     try:
@@ -552,12 +598,12 @@ def cmd_role(args) -> int:
         new |= {"base"}
     c = client()
     if "primary" in new - current:
-        holders = [ip for ip, n in c.nodes().items() if "primary" in n["roles"] and ip != my_ip()]
+        holders = [ip for ip, n in c.nodes().items() if "primary" in n["roles"] and ip != nodeconf.my_ip()]
         if holders:
             raise KatoError(f"ERROR: the cluster already has a primary node ({holders[0]}); "
                             "a cluster has exactly one")
     added, removed = sorted(new - current), sorted(current - new)
-    c.node_report(my_ip(), roles=sorted(new))   # fails cleanly if the primary is down
+    c.node_report(nodeconf.my_ip(), roles=sorted(new))   # fails cleanly if the primary is down
     if removed:
         out("-----> Stopping roles")
         processes.stop_roles(removed)
@@ -587,20 +633,30 @@ def cmd_role(args) -> int:
 
 def cmd_node_retire(args) -> int:
     opts, dummy = parse(args, dict(NODE_OPT, **FMT))
-    if not is_self(opts.get("node")):
+    if not nodeconf.is_self(opts.get("node")):
         return forward(opts["node"], ["node", "retire", *args])
-    ip = my_ip()
+    ip = nodeconf.my_ip()
     if "dea" not in processes.node_roles():
         raise KatoError(f"ERROR: node {ip} is not a DEA; only DEA nodes can be retired")
     need_sudo()
     try:
         result = client().retire(ip)
     except StateError as exc:
+        if nodeconf.documented() and exc.kind == "refused":
+            raise KatoError(f"ERROR: DEA {ip} was not retired: the remaining DEAs cannot run "
+                            "its app instances") from None
         raise KatoError(f"ERROR: {exc}") from None
     # the DEA shuts down once its instances run elsewhere
     processes.stop_roles(["dea"])
     with nodestate.locked() as st:
         st["retired"] = True
+    if nodeconf.documented():
+        if opts.get("json"):
+            out(katofmt.to_json({"dea": ip, "status": "retired", "relocated": [
+                {"app_name": m["app"], "new_dea": m["to"]} for m in result["moved"]]}))
+        else:
+            out(f"DEA {ip} retired ({len(result['moved'])} app instance(s) relocated)")
+        return 0
     if opts.get("json"):
         out(katofmt.to_json(dict(result, node=ip)))
         return 0
@@ -637,7 +693,7 @@ def cmd_data(args) -> int:
         raise KatoError(f"ERROR: cannot write {shown}: directory {paths.unmap(dest_dir)} "
                         "is not writable")
     cluster_state = client().dump() if scopes[0] == "cluster" else None
-    manifest = {"version": local_version(), "node": my_ip(), "scope": scopes[0].replace("_", "-"),
+    manifest = {"version": local_version(), "node": nodeconf.my_ip(), "scope": scopes[0].replace("_", "-"),
                 "created": time.time(), "excluded": ["resources", "aok-config"]}
     tmp = f"{real}.part{os.getpid()}"
     try:
@@ -678,8 +734,14 @@ def cmd_patch(args) -> int:
     for patch in PATCHES.get(version, []):
         done = patch["name"] in installed
         affected = bool(mine & set(patch["roles"]))
-        pending.append(dict(patch, installed_on=[my_ip()] if done else [],
-                            to_be_installed_on=[my_ip()] if affected and not done else []))
+        pending.append(dict(patch, installed_on=[nodeconf.my_ip()] if done else [],
+                            to_be_installed_on=[nodeconf.my_ip()] if affected and not done else []))
+    if opts.get("json") and nodeconf.documented():
+        out(katofmt.to_json({version: {p["name"]: {
+            "patch_id": p["id"], "summary": p["description"], "roles": " ".join(p["roles"]),
+            "installed": " ".join(p["installed_on"]),
+            "pending": " ".join(p["to_be_installed_on"])} for p in pending}}))
+        return 0
     if opts.get("json"):
         out(katofmt.to_json({"version": version, "patches": pending}))
         return 0
@@ -735,6 +797,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         conf = node()
+        nodeconf.kato_profile()
     except (OSError, ValueError) as exc:
         err(f"ERROR: cannot read the node configuration {paths.NODE_JSON}: {exc}")
         return 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import nodeconf, nodestate, paths, roles as roles_mod
+from . import nodeconf, nodestate, paths, ports, roles as roles_mod
 
 DIRS = ("/s/code", "/s/etc/kato", "/s/static", "/s/logs", "/s/code/sentinel/cli/bin",
         "/s/code/sentinel/daemon/config", paths.DEFAULT_CACHE_DIR, "/home/stackato/bin",
@@ -94,7 +94,7 @@ def init_node(node: dict | None = None, cluster: dict | None = None) -> bool:
         with open(paths.p(log), "a", encoding="utf-8"):
             pass
     primary = cluster.get("primary_ip") or node["primary_ip"]
-    _write(paths.REDIS_URI, f"redis://{primary}:{node.get('state_port', 7474)}/0\n")
+    _write(paths.REDIS_URI, f"redis://{primary}:{ports.of(node, 'state_port')}/0\n")
     _write(paths.SENTINEL_CONFIG, SENTINEL_CONFIG, keep=True)   # cache_dir may have been moved
     if nodestate.exists():
         state = nodestate.read()

@@ -21,8 +21,11 @@ def _push(state: dict) -> None:
     from .state import StateClient, StateError, StateUnavailable
     try:
         client = StateClient.from_node(timeout=5.0)
+        node = nodeconf.load_node()
+        # name and DEA memory only count for a node the cluster does not know yet (it attaches)
         client.node_report(client.caller, processes=state["processes"],
-                           version=state.get("version"), roles=state.get("roles") or None)
+                           version=state.get("version"), roles=state.get("roles") or None,
+                           name=node.get("name"), dea_memory_mb=node.get("dea_memory_mb"))
     except (StateUnavailable, StateError, OSError):
         pass
 

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from . import ports
+
 NODE_JSON = "/etc/stackato-sim/node.json"
 CLUSTER_JSON = "/etc/stackato-sim/cluster.json"
 SSH_SRC = "/etc/stackato-sim/ssh"
@@ -159,11 +161,11 @@ def main() -> None:
     start_sentinel_d()
     if is_primary:
         start_state_server()
-    wait_for_port(ip, node.get("sentinel_port", 9292), "sentinel-d")
+    wait_for_port(ip, ports.of(node, "sentinel_port"), "sentinel-d")
     # Every node waits for the cluster state: once all sshd answer, kato works everywhere.
-    wait_for_port(node["primary_ip"], node.get("state_port", 7474), "cluster state server")
+    wait_for_port(node["primary_ip"], ports.of(node, "state_port"), "cluster state server")
     say("ready, starting sshd")
-    exec_sshd(ip, node.get("ssh_port", 2222))
+    exec_sshd(ip, ports.of(node, "ssh_port"))
 
 
 if __name__ == "__main__":

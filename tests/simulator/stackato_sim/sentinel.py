@@ -33,10 +33,10 @@ import time
 import urllib.error
 import urllib.request
 
-from . import journal, nodeconf, nodestate, paths, releases, roles as roles_mod
+from . import journal, nodeconf, nodestate, paths, ports, releases, remote, roles as roles_mod
 from .sentinel_d import Cache, free_bytes, human
 
-LOCAL = "127.0.0.1"
+LOCAL = nodeconf.LOCAL
 KATO_PAUSE_S = 1.0          # stackato-kato: kato is absent this long (scaled) before reinstall
 HTTP_TIMEOUT_S = 20.0
 RESUME_HINT = "connectivity restored? resume with: kato node upgrade --resume"
@@ -74,10 +74,6 @@ def node() -> dict:
     return nodeconf.load_node()
 
 
-def own_ip() -> str:
-    return node()["ip"]
-
-
 # ---- the log ---------------------------------------------------------------------------
 
 def log(level: str, message: str) -> None:
@@ -95,7 +91,7 @@ def log(level: str, message: str) -> None:
 
 
 def command_line(argv) -> str:
-    ip = own_ip()
+    ip = nodeconf.my_ip()
     words = [LOCAL if a == ip else a for a in argv]
     return "bin/sentinel " + " ".join(shlex.quote(w) for w in words)
 
@@ -168,8 +164,10 @@ def upstream_url(path: str) -> str:
     scheme = up.get("scheme", "https")
     kind = path.strip("/").split("/", 1)[0]
     host = up.get("address") or UPSTREAM_HOSTS.get(kind, UPSTREAM_HOSTS["releases"])
-    port = int(up.get("https_port", 443) if scheme == "https" else up.get("http_port", 80))
-    default = 443 if scheme == "https" else 80
+    defaults = ports.upstream_defaults()
+    key = "https_port" if scheme == "https" else "http_port"
+    port = int(up.get(key, defaults[key]))
+    default = ports.UPSTREAM_HTTPS if scheme == "https" else ports.UPSTREAM_HTTP
     netloc = host if port == default else f"{host}:{port}"
     return f"{scheme}://{netloc}{path}"
 
@@ -206,38 +204,8 @@ def fetch_upstream(path: str, drop: bool = True) -> bytes:
         raise NetworkError(what, f"{url}: {reason}") from None
 
 
-def _port_of(ip: str, key: str, default: int) -> int:
-    """A node's port: cluster.json's entry, else (unit tests) the peer's node.json, else ours."""
-    if ip in (LOCAL, own_ip()):
-        return int(node().get(key, default))
-    try:
-        for n in nodeconf.load_cluster().get("nodes", []):
-            if n.get("ip") == ip and n.get(key):
-                return int(n[key])
-    except OSError:
-        pass
-    peers = os.environ.get("STACKATO_SIM_PEERS")
-    if peers:
-        root = json.loads(peers).get(ip)
-        if root:
-            try:
-                with open(root + paths.NODE_JSON, encoding="utf-8") as f:
-                    return int(json.load(f).get(key, default))
-            except (OSError, ValueError):
-                pass
-    return int(node().get(key, default))
-
-
 def sentinel_port_of(ip: str) -> int:
-    return _port_of(ip, "sentinel_port", 9292)
-
-
-def ssh_port_of(ip: str) -> int:
-    return _port_of(ip, "ssh_port", 2222)
-
-
-def is_self(ip: str | None) -> bool:
-    return ip in (LOCAL, own_ip())
+    return nodeconf.port_of(ip, "sentinel_port")
 
 
 class CacheNode:
@@ -294,7 +262,7 @@ def get_file(version: str, name: str, cache_ip: str | None, offline: bool,
     data = local.read(version, name)
     if Cache.valid(version, name, data):
         return data, "local"
-    remote = CacheNode(cache_ip) if cache_ip and not is_self(cache_ip) else None
+    remote = CacheNode(cache_ip) if cache_ip and not nodeconf.is_self(cache_ip) else None
     if remote is not None:
         try:
             data = remote.get(version, name)
@@ -327,7 +295,7 @@ def self_update(cache_ip: str | None = None, offline: bool = False) -> tuple[str
     old = nodestate.read().get("kato_rev")
     local = Cache()
     data = None
-    if cache_ip and not is_self(cache_ip):
+    if cache_ip and not nodeconf.is_self(cache_ip):
         try:
             data = CacheNode(cache_ip).get("kato", "latest.json", drop=False)
         except (CacheMiss, NetworkError):
@@ -371,7 +339,7 @@ def available_version(cache_ip: str | None = None, offline: bool = False) -> str
             return json.loads(fetch_upstream_quiet("/releases/index.json"))["latest"]
         except (NetworkError, ValueError, KeyError):
             pass
-    if cache_ip and not is_self(cache_ip):
+    if cache_ip and not nodeconf.is_self(cache_ip):
         try:
             files = CacheNode(cache_ip).index().get("files", {})
             v = _latest_cached(files)
@@ -442,7 +410,7 @@ def check_sudo() -> None:
 
 def upgrade_node(target: str, force=False, offline=False, cache_ip=None, skip_download=False,
                  resume=False) -> int:
-    ip = own_ip()
+    ip = nodeconf.my_ip()
     st = nodestate.read()
     current = st.get("version")
     prog = dict(st.get("upgrade") or {})
@@ -579,7 +547,7 @@ def set_node_version(version: str) -> None:
         procs = dict(s.get("processes") or {})
     journal.emit("node_version", version=version)
     try:
-        _state_client().node_report(own_ip(), version=version, processes=procs)
+        _state_client().node_report(nodeconf.my_ip(), version=version, processes=procs)
     except _state_errors() as e:
         warn(f"could not report version {version} to the primary: {e}")
 
@@ -598,7 +566,7 @@ def download(path: list[str], comps, cache_ip, offline, local: Cache) -> None:
     for version in path:
         items = by_version[version]
         source = ("local" if all(local.has(version, c.filename) for c in items) else
-                  f"cache:{cache_ip}" if cache_ip and not is_self(cache_ip) else
+                  f"cache:{cache_ip}" if cache_ip and not nodeconf.is_self(cache_ip) else
                   "local" if offline else "upstream")
         journal.emit("download_start", version=version, source=source)
         total = 0
@@ -621,7 +589,7 @@ def download(path: list[str], comps, cache_ip, offline, local: Cache) -> None:
 
 
 def run_step(version: str, comp: releases.Component, step: str, n: int, total: int) -> None:
-    ip = own_ip()
+    ip = nodeconf.my_ip()
     set_progress(step=step)
     out(f"[{n}/{total}] Upgrading {comp.name} to {version}")
     journal.emit("upgrade_step", step=step, component=comp.name, version=version, phase="start")
@@ -660,7 +628,7 @@ def run_step(version: str, comp: releases.Component, step: str, n: int, total: i
 
 
 def node_dies(step: str) -> None:
-    ip = own_ip()
+    ip = nodeconf.my_ip()
     set_progress(state="failed", step=step, error=f"node {ip} went down")
     try:   # the state server journals node_down; when it cannot be told, this node does
         _state_client_short().node_down(ip)
@@ -694,22 +662,16 @@ def _package_env(extra: dict | None = None) -> dict:
 
 def node_command(ip: str, args: list[str]) -> tuple[list[str], dict, str | None]:
     """(argv, env, cwd) that runs `bin/sentinel <args>` on node <ip>."""
-    peers = os.environ.get("STACKATO_SIM_PEERS")
-    if is_self(ip) or (peers and ip in json.loads(peers)):
-        extra = {}
-        if not is_self(ip):
-            extra["STACKATO_SIM_ROOT"] = json.loads(peers)[ip]
-        root = extra.get("STACKATO_SIM_ROOT", paths.root())
-        cwd = root + paths.SENTINEL_CLI_DIR
+    root = None if nodeconf.is_self(ip) else nodeconf.peer_root(ip)
+    if nodeconf.is_self(ip) or root:
+        extra = {"STACKATO_SIM_ROOT": root} if root else {}
+        cwd = (root or paths.root()) + paths.SENTINEL_CLI_DIR
         return ([sys.executable, "-m", "stackato_sim.sentinel", *args], _package_env(extra),
                 cwd if os.path.isdir(cwd) else None)
     env_words = [f"{k}={os.environ[k]}" for k in PROXY_VARS if os.environ.get(k)]
-    remote = f"cd {paths.SENTINEL_CLI_DIR} && " + " ".join(
-        shlex.quote(w) for w in (["env", *env_words] if env_words else [])
-        + ["bin/sentinel", *args])
-    argv = ["ssh", "-p", str(ssh_port_of(ip)), "-o", "BatchMode=yes",
-            "-o", "StrictHostKeyChecking=accept-new", f"stackato@{ip}", remote]
-    return argv, dict(os.environ), None
+    command = f"cd {paths.SENTINEL_CLI_DIR} && " + remote.shell_words(
+        (["env", *env_words] if env_words else []) + ["bin/sentinel", *args])
+    return remote.ssh_argv(ip, command), dict(os.environ), None
 
 
 def run_on_node(ip: str, args: list[str]) -> int:
@@ -737,7 +699,7 @@ def cluster_nodes() -> tuple[dict[str, list[str]], dict[str, str | None]]:
 
 def upgrade_cluster(target: str, ips: list[str], force=False, offline=False, cache_ip=None,
                     skip_download=False, resume=False, role_order=None) -> int:
-    own = own_ip()
+    own = nodeconf.my_ip()
     ips = [own if ip == LOCAL else ip for ip in ips]
     ips = list(dict.fromkeys(ips))
     nodes, versions = cluster_nodes()
@@ -807,7 +769,7 @@ def download_for_upgrade(target: str, cache_ip: str) -> int:
     if not wanted:
         out(f"all nodes are already at version {target}; nothing to download")
         return 0
-    local = is_self(cache_ip)
+    local = nodeconf.is_self(cache_ip)
     cache = Cache() if local else None
     remote = None if local else CacheNode(cache_ip)
     if local:
@@ -883,11 +845,27 @@ def status(cache_ip: str | None = None) -> dict:
             cached = bool(comps) and all(local.has(c.version, c.filename) for c in comps)
         except (releases.UnsupportedPath, releases.UnknownRelease):
             cached = False
-    return {"node": own_ip(), "version": version, "available": available, "state": state,
+    return {"node": nodeconf.my_ip(), "version": version, "available": available, "state": state,
             "step": prog.get("step"), "cached": cached}
 
 
 def print_status(s: dict, as_json: bool) -> None:
+    """[ours] the contract's `--status --json` keys and `Key: value` lines; the documented
+    profile prints the same facts in other words (the form is not documented)."""
+    if nodeconf.documented():
+        if as_json:
+            out(json.dumps({"ip": s["node"], "current_version": s["version"],
+                            "latest_version": s["available"], "status": s["state"],
+                            "current_step": s["step"], "download_cached": s["cached"]},
+                           sort_keys=True))
+            return
+        out(f"Upgrade status of node {s['node']}")
+        out(f"  installed version:  {s['version']}")
+        out(f"  latest version:     {s['available'] or 'unknown'}")
+        out(f"  upgrade status:     {s['state']}")
+        out(f"  current step:       {s['step'] or 'none'}")
+        out(f"  download cached:    {'yes' if s['cached'] else 'no'}")
+        return
     if as_json:
         out(json.dumps(s, sort_keys=True))
         return
@@ -954,8 +932,8 @@ def main(argv=None) -> int:
                     raise SentinelError(f"unknown role {bad[0]} in --role-order")
             if args.cache_ip:
                 set_progress(cache_ip=args.cache_ip)
-            ips = [own_ip() if ip == LOCAL else ip for ip in args.ips]
-            if ips == [own_ip()]:
+            ips = [nodeconf.my_ip() if ip == LOCAL else ip for ip in args.ips]
+            if ips == [nodeconf.my_ip()]:
                 return upgrade_node(args.version, force=args.force, offline=args.offline,
                                     cache_ip=args.cache_ip, skip_download=args.skip_download,
                                     resume=args.resume)

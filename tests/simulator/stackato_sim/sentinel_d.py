@@ -26,7 +26,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import nodeconf, paths, releases
+from . import nodeconf, paths, ports, releases
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     node = nodeconf.load_node()
     ap = argparse.ArgumentParser(prog="sentinel-d")
     ap.add_argument("--listen", default=node["ip"])
-    ap.add_argument("--port", type=int, default=int(node.get("sentinel_port", 9292)))
+    ap.add_argument("--port", type=int, default=ports.of(node, "sentinel_port"))
     args = ap.parse_args(argv)
     cache = Cache()
     srv = make_server(args.listen, args.port, cache)

@@ -23,7 +23,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import journal, nodeconf, paths, roles as roles_mod
+from . import journal, nodeconf, paths, ports, roles as roles_mod
 
 DEFAULT_DEA_MEMORY_MB = 2048   # [ours] a DEA whose node.json says 0 has this much app memory
 POLL_INTERVAL_S = 0.05         # how soon serve_forever notices a shutdown (SIGTERM)
@@ -53,7 +53,8 @@ CUSTOM_BUILDPACKS = ("custom-go",)
 
 
 class OpError(Exception):
-    """A refused or invalid op; kind: not_found, type_change, refused, bad_request."""
+    """A refused or invalid op; kind: not_found (a key), no_component, no_value (pop),
+    type_change, refused, bad_request."""
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
@@ -104,11 +105,27 @@ def proc_state(entry: dict, now: float) -> str:
 
 # ---- the state ---------------------------------------------------------------------------
 
+def dea_memory_mb(node: dict) -> int:
+    """A DEA's app memory: its dea_memory_mb, the default when that is 0 or missing."""
+    return int(node.get("dea_memory_mb") or 0) or DEFAULT_DEA_MEMORY_MB
+
+
+def common_dea_memory_mb(nodes) -> int:
+    """The seeded `dea_ng resources/memory_mb`: the most common memory of the DEA nodes (ties:
+    the smallest); the default when there is no DEA. Placement keeps each DEA's own memory."""
+    counts = collections.Counter(dea_memory_mb(n) for n in nodes
+                                 if "dea" in (n.get("roles") or ()))
+    if not counts:
+        return DEFAULT_DEA_MEMORY_MB
+    return min(counts, key=lambda mb: (-counts[mb], mb))
+
+
 def seed(cluster: dict) -> dict:
     """The initial cluster state from cluster.json."""
     primary = cluster.get("primary_ip")
     config = copy.deepcopy(DEFAULT_CONFIG)
-    config["cluster"] = {"mbusip": primary, "endpoint": f"api.{cluster.get('cluster', 'stackato')}.local"}
+    config["cluster"] = {"mbusip": primary, "endpoint": f"api.{nodeconf.cluster_domain(cluster)}"}
+    config["dea_ng"]["resources"] = {"memory_mb": common_dea_memory_mb(cluster.get("nodes", []))}
     _deep_merge(config, cluster.get("config") or {})
     nodes = {}
     for n in cluster.get("nodes", []):
@@ -117,8 +134,7 @@ def seed(cluster: dict) -> dict:
             "name": n.get("name", n["ip"]), "roles": node_roles, "version": n.get("version"),
             "processes": {p: {"state": "RUNNING", "ready_at": 0}
                           for p in roles_mod.processes_for(node_roles)},
-            "down": False, "retired": False,
-            "dea_memory_mb": int(n.get("dea_memory_mb") or 0) or DEFAULT_DEA_MEMORY_MB,
+            "down": False, "retired": False, "dea_memory_mb": dea_memory_mb(n),
         }
     state = {"config": config, "local": {}, "nodes": nodes, "apps": {}, "instances": [],
              "next_instance": 1,
@@ -260,8 +276,8 @@ class ClusterState:
         value = self._component(component, ip)
         if value is None:
             if split_key(key):
-                raise OpError("not_found", f"key {key} not found in {component}")
-            raise OpError("not_found", f"component {component} not found")
+                raise OpError("no_component", f"key {key} not found in {component}")
+            raise OpError("no_component", f"component {component} not found")
         try:
             for part in split_key(key):
                 value = _child(value, part)
@@ -275,7 +291,7 @@ class ClusterState:
         parts = split_key(key)
         root = self._component(component, ip, create=create)
         if root is None:
-            raise OpError("not_found", f"key {key} not found in {component}")
+            raise OpError("no_component", f"key {key} not found in {component}")
         node = root
         for part in parts[:-1]:
             if isinstance(node, dict):
@@ -294,7 +310,9 @@ class ClusterState:
                                              f"{type_name(node)}, not a struct")
         return node, parts
 
-    def op_config_set(self, component, key, value, force=False, ip=None, caller=None, **_):
+    def op_config_set(self, component, key, value, force=False, ip=None, caller=None,
+                      exact_types=False, **_):
+        """exact_types: int and float are different types too (the documented profile)."""
         parts = split_key(key)
         if not parts:
             if not isinstance(value, dict):
@@ -313,7 +331,7 @@ class ClusterState:
             old = _child(parent, last)
             if (not force and old is not None
                     and type_name(old) != type_name(value)
-                    and {type_name(old), type_name(value)} != {"int", "float"}):
+                    and (exact_types or {type_name(old), type_name(value)} != {"int", "float"})):
                 raise OpError("type_change",
                               f"key {key} in {component} is a {type_name(old)}, not a "
                               f"{type_name(value)}; use --force to change its type")
@@ -330,7 +348,7 @@ class ClusterState:
         parts = split_key(key)
         if not parts:
             if component not in self.state["config"]:
-                raise OpError("not_found", f"component {component} not found")
+                raise OpError("no_component", f"component {component} not found")
             del self.state["config"][component]
         else:
             parent, parts = self._parent(component, key, ip, create=False)
@@ -368,7 +386,7 @@ class ClusterState:
     def op_config_pop(self, component, key, value, ip=None, caller=None, **_):
         lst = self._list_at(component, key, ip, create=False)
         if value not in lst:
-            raise OpError("not_found", f"value {json.dumps(value)} not found in {key} of {component}")
+            raise OpError("no_value", f"value {json.dumps(value)} not found in {key} of {component}")
         lst.remove(value)
         journal.emit("config_set", node=caller, component=component, key=key, value=lst,
                      op="pop")
@@ -394,14 +412,27 @@ class ClusterState:
     def op_node_versions(self, **_):
         return {ip: n["version"] for ip, n in sorted(self.state["nodes"].items())}
 
+    def _attach(self, ip, name=None, version=None, dea_memory_mb=None, roles=None) -> dict:
+        """A node that joins after seeding (`kato node attach`; the harness's add-node)."""
+        node = self.state["nodes"].get(ip)
+        if node is None:
+            node = self.state["nodes"][ip] = {
+                "name": name or ip, "roles": roles_mod.expand(set(roles or ()) | {"base"}),
+                "version": version, "processes": {}, "down": False, "retired": False,
+                "dea_memory_mb": int(dea_memory_mb or 0) or DEFAULT_DEA_MEMORY_MB}
+            journal.emit("node_attached", node=ip, name=node["name"], roles=node["roles"],
+                         dea_memory_mb=node["dea_memory_mb"])
+        return node
+
+    def op_node_attach(self, ip, name=None, roles=None, version=None, dea_memory_mb=None, **_):
+        """Make a node known (idempotent: a known node is left as it is)."""
+        known = ip in self.state["nodes"]
+        self._attach(ip, name, version, dea_memory_mb, roles)
+        return {"attached": not known}
+
     def op_node_report(self, ip, version=None, processes=None, roles=None, retired=None,
                        name=None, dea_memory_mb=None, **_):
-        node = self.state["nodes"].get(ip)
-        if node is None:   # a node that attached itself after seeding
-            node = self.state["nodes"][ip] = {
-                "name": name or ip, "roles": ["base"], "version": version, "processes": {},
-                "down": False, "retired": False,
-                "dea_memory_mb": int(dea_memory_mb or 0) or DEFAULT_DEA_MEMORY_MB}
+        node = self._attach(ip, name, version, dea_memory_mb, roles)
         if version is not None and version != node["version"]:
             node["version"] = version
         if roles is not None:
@@ -445,8 +476,19 @@ class ClusterState:
             insts = [i for i in self.state["instances"] if i["app"] == name]
             out.append({"name": name, "memory_mb": app["memory_mb"], "instances": app["instances"],
                         "running": sum(1 for i in insts if i["up"]),
-                        "placement": [{"dea": i["dea"], "up": i["up"]} for i in insts]})
+                        "placement": [{"dea": i["dea"], "up": i["up"], "id": i["id"],
+                                       "state": self._instance_state(i)} for i in insts]})
         return out
+
+    def _instance_state(self, inst: dict) -> str:
+        """RUNNING, STARTING (its DEA's dea_ng is starting) or DOWN, as the API reports it."""
+        if inst["up"]:
+            return "RUNNING"
+        node = self.state["nodes"].get(inst["dea"]) if inst["dea"] else None
+        entry = (node or {}).get("processes", {}).get("dea_ng")
+        if node and not node["down"] and entry and proc_state(entry, time.time()) == "STARTING":
+            return "STARTING"
+        return "DOWN"
 
     def op_dea_info(self, ip, **_):
         node = self._node(ip)
@@ -628,7 +670,7 @@ class StateClient:
     @classmethod
     def from_node(cls, timeout: float = 30.0) -> "StateClient":
         node = nodeconf.load_node()
-        return cls(node["primary_ip"], node.get("state_port", 7474), timeout, node.get("ip"))
+        return cls(node["primary_ip"], ports.of(node, "state_port"), timeout, node.get("ip"))
 
     def call(self, op: str, **args):
         if self.caller and "caller" not in args:
@@ -654,9 +696,9 @@ class StateClient:
     def config_get(self, component=None, key="", ip=None):
         return self.call("config_get", component=component, key=key, ip=ip or self.caller)["value"]
 
-    def config_set(self, component, key, value, force=False, ip=None):
+    def config_set(self, component, key, value, force=False, ip=None, exact_types=False):
         return self.call("config_set", component=component, key=key, value=value, force=force,
-                         ip=ip or self.caller)["value"]
+                         ip=ip or self.caller, exact_types=exact_types)["value"]
 
     def config_del(self, component, key, ip=None):
         return self.call("config_del", component=component, key=key, ip=ip or self.caller)
@@ -680,6 +722,9 @@ class StateClient:
 
     def node_report(self, ip, **fields):
         return self.call("node_report", ip=ip, **fields)
+
+    def node_attach(self, ip, **fields):
+        return self.call("node_attach", ip=ip, **fields)
 
     def node_down(self, ip):
         return self.call("node_down", ip=ip)
@@ -719,7 +764,7 @@ def main(argv=None) -> int:
     sp.add_argument("--listen-fd", type=int, help="serve on this inherited listening socket")
     args = ap.parse_args(argv)
     node = nodeconf.load_node()
-    serve(args.host or node["primary_ip"], args.port or int(node.get("state_port", 7474)),
+    serve(args.host or node["primary_ip"], args.port or ports.of(node, "state_port"),
           args.listen_fd)
     return 0
 

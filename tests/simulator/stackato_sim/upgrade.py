@@ -133,7 +133,7 @@ def run(o: dict) -> int:
     node = nodeconf.load_node()
     own = node["ip"]
     target_node = o["node"]
-    remote = target_node is not None and not sentinel.is_self(target_node)
+    remote = target_node is not None and not nodeconf.is_self(target_node)
     if o["role_order"] is not None:
         bad = [r for r in o["role_order"].split(",") if r.strip() and r.strip() != "primary"
                and r.strip() not in releases_roles()]

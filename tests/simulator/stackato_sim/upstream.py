@@ -27,7 +27,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import releases
+from . import ports, releases
 
 _RELEASE_FILE = re.compile(r"^/releases/([0-9][0-9.]*)/([A-Za-z0-9_.\-]+)$")
 
@@ -171,8 +171,8 @@ def serve_in_threads(servers) -> list[threading.Thread]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="stackato_sim.upstream")
     ap.add_argument("--listen", default="127.0.0.1")
-    ap.add_argument("--http-port", type=int, default=80)
-    ap.add_argument("--https-port", type=int, default=443)
+    ap.add_argument("--http-port", type=int, default=ports.UPSTREAM_HTTP)
+    ap.add_argument("--https-port", type=int, default=ports.UPSTREAM_HTTPS)
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--journal")
@@ -180,11 +180,11 @@ def main(argv=None) -> int:
     https_port = args.https_port if (args.cert and args.https_port) else None
     servers = make_servers(args.listen, args.http_port, https_port, args.cert, args.key,
                            args.journal)
-    ports = {"http_port": servers[0].server_address[1],
+    bound = {"http_port": servers[0].server_address[1],
              "https_port": servers[1].server_address[1] if len(servers) > 1 else None}
-    print(json.dumps(ports), flush=True)
+    print(json.dumps(bound), flush=True)
     sys.stderr.write(f"upstream: serving {releases.upgradable_versions()} on {args.listen} "
-                     f"{ports}\n")
+                     f"{bound}\n")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -139,18 +139,21 @@ class SimCluster:
         self.procs: dict[str, subprocess.Popen] = {}
         self.journal_dir = base / "journal"
         self.state_port = free_port()
+        self.api_port = free_port()
         self.upstream_port: int | None = None
         self.cluster_conf: dict = {}
 
     # -- construction
     @classmethod
     def make(cls, base, nodes=None, apps=None, config=None, upstream=False, start=True,
-             init=True, time_scale=0.0, name=None) -> "SimCluster":
+             init=True, time_scale=0.0, name=None, kato_profile=None, api=None) -> "SimCluster":
         """nodes: [{name, roles, version="3.4.2", dea_memory_mb=0, faults={}, sudo="none",
         time_scale}] (the first node with the primary role is the primary; default one core
         node). upstream=True reserves a port and writes node.json `upstream` for a local HTTP
         upstream (start it with start_process). start: run the state server; init: node_init
-        on every node (after the state server, so nodes report themselves)."""
+        on every node (after the state server, so nodes report themselves). kato_profile:
+        `ours` (None: the key is left out, as in an older node.json) or `documented`. api:
+        cluster.json `api` ({"username", "password"}; start the API with start_api)."""
         c = cls(Path(base))
         nodes = nodes or [{"name": "core", "roles": ["primary", "controller", "router", "base"]}]
         if upstream:
@@ -167,6 +170,7 @@ class SimCluster:
                 "primary_ip": primary_ip, "roles": roles,
                 "version": spec.get("version", DEFAULT_VERSION), "ssh_port": 2222,
                 "state_port": c.state_port, "sentinel_port": free_port(),
+                "api_port": c.api_port,
                 "time_scale": spec.get("time_scale", time_scale),
                 "sudo": spec.get("sudo", "none"), "stackato_password": "stackato",
                 "dea_memory_mb": spec.get("dea_memory_mb", 0),
@@ -175,12 +179,18 @@ class SimCluster:
                              if upstream else {"https_port": 443, "http_port": 80}),
                 "faults": spec.get("faults", {}),
             })
+            if kato_profile:
+                confs[-1]["kato_profile"] = kato_profile
         c.cluster_conf = {
             "cluster": name or f"t{c.k}", "primary_ip": primary_ip, "time_scale": time_scale,
             "nodes": [{k: conf[k] for k in ("name", "ip", "roles", "version", "dea_memory_mb")}
                       for conf in confs],
             "apps": apps or [], "config": config or {},
         }
+        if kato_profile:
+            c.cluster_conf["kato_profile"] = kato_profile
+        if api:
+            c.cluster_conf["api"] = api
         for spec, conf in zip(nodes, confs):
             root = c.base / conf["name"]
             etc = root / "etc" / "stackato-sim"
@@ -285,6 +295,23 @@ class SimCluster:
 
     def stop_state_server(self) -> None:
         self.stop_process("state")
+
+    def start_api(self, cert: str | None = None, key: str | None = None) -> str:
+        """The Cloud Controller API on the primary (HTTP, or HTTPS with cert/key); its base URL.
+        Bound here and handed down, like the state server."""
+        sock = socket.socket()
+        host = self.cluster_conf["primary_ip"]
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, self.api_port))
+            sock.listen(128)
+            tls = ["--cert", cert, "--key", key] if cert else []
+            self.start_process("api", [sys.executable, "-m", "stackato_sim.ccapi", "serve",
+                                       "--listen-fd", str(sock.fileno()), *tls],
+                               node=self.primary, pass_fds=(sock.fileno(),))
+        finally:
+            sock.close()
+        return f"{'https' if cert else 'http'}://{host}:{self.api_port}"
 
     def start_upstream(self) -> subprocess.Popen:
         """The upstream content server on 127.0.0.1:<upstream_port> (make(upstream=True))."""
