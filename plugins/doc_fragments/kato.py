@@ -16,8 +16,13 @@ options:
     type: path
     default: /home/stackato/bin/kato
 notes:
-  - Run on a Helion Stackato 3.x node as the C(stackato) user, without C(become). C(kato) asks for
-    the C(stackato) password when it needs C(sudo), so unattended runs need passwordless C(sudo).
+  - Run on a Helion Stackato 3.x node as the C(stackato) user (C(ansible_user=stackato)), without C(become).
+    C(kato) runs as the C(stackato) user, never as root, so the module fails before running anything when it
+    runs as root. C(kato) asks for the C(stackato) password when it needs C(sudo), so unattended runs need
+    passwordless C(sudo).
+  - Output is read in the forms Stackato documents wherever they exist, tolerating extra lines, warnings and
+    trailing whitespace; the module documentation says which outputs are undocumented and what happens when
+    they are unavailable.
   - C(kato) runs with C(LANGUAGE=C) and C(LC_ALL=C) so that its output can be parsed.
   - Failures return C(cmd), C(rc), C(stdout) and C(stderr) of the command that failed,
     and a C(msg) that says what to do.

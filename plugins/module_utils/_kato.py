@@ -14,6 +14,7 @@ kato prints (``WARNING:`` lines, trailing whitespace) and turns every failure in
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -33,6 +34,14 @@ KATO_COMMON_ARGS = {
 _VERSION_RE = re.compile(r"^\d+(?:\.\d+){1,3}$")
 _VERSION_SEARCH_RE = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.\d+)?)(?![\w.])")
 _NOISE_PREFIXES = ("WARNING:", "WARN:", "NOTICE:", "INFO:")
+_NODE_LIST_SPLIT_RE = re.compile(r"[\s,]+")
+
+# The contract, section 1: kato runs as the stackato user, never as root.
+ROOT_REFUSAL = (
+    "kato runs as the stackato user, never as root, and this task runs as root. Connect as the stackato user "
+    "(ansible_user=stackato) and turn become off for the kato modules (become: false on the task or play); "
+    "kato asks for sudo itself when it needs it"
+)
 
 
 class KatoError(Exception):
@@ -113,6 +122,35 @@ def parse_json_output(text):
     raise ValueError("no JSON document found in the output")
 
 
+def parse_node_list(text):
+    """The nodes of ``kato node list`` text output: ``{ip: sorted roles}``.
+
+    The documented form is one line per node: its IP first, then its roles on the same line,
+    separated by spaces or commas. A line counts only when its first token is an IP address, so
+    warnings, headers, blank lines and trailing whitespace are ignored; a node listed twice gets
+    the roles of both lines.
+    """
+    nodes = {}
+    for line in (text or "").splitlines():
+        tokens = [token for token in _NODE_LIST_SPLIT_RE.split(line.strip()) if token]
+        if not tokens:
+            continue
+        try:
+            ip = str(ipaddress.ip_address(tokens[0].rstrip(":")))
+        except ValueError:
+            continue
+        roles = nodes.setdefault(ip, set())
+        roles.update(token.strip("[]'\"") for token in tokens[1:])
+        roles.discard("")
+    return {ip: sorted(roles) for ip, roles in nodes.items()}
+
+
+def running_as_root():
+    """Whether this process runs with effective uid 0 (kato must not)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
+
+
 class StackatoVersion:
     """A Stackato release number such as 3.4.2, ordered numerically (3.4.2 < 3.6.0 < 3.6.2)."""
 
@@ -177,12 +215,36 @@ def parse_version_output(text):
     raise ValueError(f"no Stackato version in the output {text!r}")
 
 
+def _parse_node_list_strict(text):
+    nodes = parse_node_list(text)
+    if not nodes:
+        raise ValueError("no line starts with a node's IP address")
+    return nodes
+
+
+def find_node(nodes, node, option="node", cmd="kato node list"):
+    """(ip, roles) of ``node`` in the output of :func:`parse_node_list`; KatoError when kato does not list it."""
+    try:
+        key = str(ipaddress.ip_address(node.strip()))
+    except ValueError:
+        key = node.strip()
+    if key not in nodes:
+        raise KatoError(
+            f"kato node list does not list {node} (it lists {', '.join(sorted(nodes)) or 'no node'}); set {option} "
+            f"to the address kato node list shows for the node (the roles pass stackato_node_ip)",
+            cmd=cmd,
+        )
+    return key, list(nodes[key])
+
+
 class KatoClient:
     """Runs kato for one module. Every call goes through :meth:`run`."""
 
     def __init__(self, module, kato_path=None, require=True):
         self.module = module
         self.kato_path = kato_path or module.params.get("kato_path") or KATO_DEFAULT_PATH
+        if running_as_root():
+            raise KatoError(ROOT_REFUSAL, cmd=self.kato_path)
         if require:
             self.require()
 
@@ -266,6 +328,11 @@ class KatoClient:
         args = ("node", "version", node) if node else ("version",)
         return self._run_parsed(self.argv(args), parse_version_output,
                                 "could not read the Stackato version from {cmd}: {exc}")
+
+    def node_list(self):
+        """Every node of the cluster with its roles, from the documented text of ``kato node list``."""
+        return self._run_parsed(self.argv(("node", "list")), _parse_node_list_strict,
+                                "could not read the nodes from {cmd}: {exc}; check that kato works when run by hand")
 
     def _run_parsed(self, argv, parse, problem, **kwargs):
         """Run argv and parse its stdout; a parse failure is a KatoError carrying the evidence."""

@@ -13,7 +13,12 @@ description:
   - Reads a key with C(kato config get <component> <key> --json), compares it with O(value),
     and sets it with C(kato config set <component> <key> <json-value> --json) or deletes it with
     C(kato config del <component> <key>) only when it differs.
+  - When the key cannot be read, C(kato config get <component> --json) reads the whole component: the key is
+    missing (and O(state=present) creates it) only when that gives the component without the key. A component
+    that cannot be read fails the task (C(component X not found)); the module never creates a component and does
+    not parse the wording of kato's errors.
   - Values are passed as JSON, so their type is kept (V(true) is a boolean, V("true") a string).
+    Booleans, integers, floats, strings, lists and dictionaries are distinct types (V(4096) and V(4096.5) differ in type).
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
@@ -23,6 +28,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details:
+      - Reads as a real run does, so a missing component or a type change without O(force) fails in check mode too.
   diff_mode:
     support: full
   idempotent:
@@ -52,8 +59,9 @@ options:
     default: present
   force:
     description:
-      - Allow changing the type of an existing value (for example from boolean to string),
-        which C(kato config set) refuses without C(--force).
+      - Allow changing the type of an existing value (for example from boolean to string, or from integer
+        to float), which C(kato config set) refuses without C(--force).
+      - Without it, a type change fails before anything is set, in check mode too, naming both types.
     type: bool
     default: false
 seealso:
@@ -112,27 +120,43 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
 )
 
 
+# kato keeps a value's type and refuses to change it without --force: these are distinct types
+# (a boolean is not an integer, an integer not a float).
+JSON_TYPES = ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"), ((list, tuple), "list"), (dict, "dict"))
+
+
 def json_type(value):
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return "map"
+    for types, name in JSON_TYPES:
+        if isinstance(value, types):
+            return name
+    return type(value).__name__
 
 
 def canonical(value):
-    """JSON text that compares values by type and content (1 != true, key order ignored)."""
+    """JSON text that compares values by type and content (1 != true, 1 != 1.0, key order ignored)."""
     return json.dumps(value, sort_keys=True)
 
 
 def diff_text(value):
     return "" if value is None else json.dumps(value, indent=2, sort_keys=True) + "\n"
+
+
+_ABSENT = object()
+
+
+def lookup(document, key):
+    """The value at the /-separated key path in a component's JSON, or _ABSENT."""
+    value = document
+    for part in [part for part in key.split("/") if part]:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _ABSENT
+    return value
 
 
 class KatoConfig:
@@ -143,28 +167,42 @@ class KatoConfig:
         self.key = module.params["key"]
         self.name = f"{self.component}/{self.key}"
 
+    def _get(self, *args):
+        """(cmd, rc, stdout, stderr, the JSON value or _ABSENT) of kato config get <args> --json."""
+        argv = self.client.argv(("config", "get") + args + ("--json",))
+        rc, stdout, stderr = self.client.run_argv(argv, check_rc=False)
+        value = _ABSENT
+        if rc == 0:
+            try:
+                value = parse_json_output(stdout)
+            except ValueError:
+                pass
+        return cmd_to_str(argv), rc, stdout, stderr, value
+
     def read(self):
-        """The current value, None when the key does not exist."""
-        rc, stdout, stderr = self.client.run("config", "get", self.component, self.key, "--json", check_rc=False)
-        if rc != 0:
-            if "not found" in (stderr + stdout).lower():
-                return None
+        """The current value, None when the key does not exist. Fails when the component does not exist.
+
+        A ``get <component> <key>`` that fails (or, as kato before 3.4.1 does, exits 0 without a value)
+        means a missing key only when ``get <component>`` gives the component; kato's error wording is
+        not parsed. The component's JSON then tells whether the key is there.
+        """
+        cmd, rc, stdout, stderr, value = self._get(self.component, self.key)
+        if value is not _ABSENT:
+            return value
+        key_read = {"key_cmd": cmd, "key_rc": rc, "key_stdout": stdout, "key_stderr": stderr}
+        cmd, rc, stdout, stderr, document = self._get(self.component)
+        if not isinstance(document, dict) or not document:
+            answer = f"rc={rc}: {(stderr or stdout).strip() or 'no output'}" if rc else \
+                f"it printed {stdout.strip()[:200] or 'nothing'!r}"
             raise KatoError(
-                f"reading {self.name} failed (rc={rc}): {(stderr or stdout).strip()}; check that the component "
-                f"name is right and that the primary node is up (kato config reads the cluster state from it)",
-                cmd=cmd_to_str(self.client.argv(("config", "get", self.component, self.key, "--json"))),
-                rc=rc, stdout=stdout, stderr=stderr,
+                f"component {self.component} not found; check the name with kato config get (it lists every "
+                f"component). Reading {self.name} gave no value and reading the whole component gave no "
+                f"configuration ({answer}); if the name is right, check that the primary node is up "
+                f"(kato config reads the cluster state from it)",
+                cmd=cmd, rc=rc, stdout=stdout, stderr=stderr, **key_read,
             )
-        if not stdout.strip():
-            return None
-        try:
-            return parse_json_output(stdout)
-        except ValueError as exc:
-            raise KatoError(
-                f"could not parse the value of {self.name} from kato config get --json: {exc}",
-                cmd=cmd_to_str(self.client.argv(("config", "get", self.component, self.key, "--json"))),
-                rc=rc, stdout=stdout, stderr=stderr,
-            ) from None
+        value = lookup(document, self.key)
+        return None if value is _ABSENT else value
 
     def set(self, value, force):
         args = ["config", "set", self.component, self.key, json.dumps(value, separators=(",", ":")), "--json"]
@@ -188,8 +226,9 @@ def run_module(module, config):
                 and json_type(before) != json_type(wanted):
             module.fail_json(
                 msg=f"{config.name} holds a {json_type(before)} ({canonical(before)}) and value is a "
-                    f"{json_type(wanted)} ({canonical(wanted)}); give a {json_type(before)} value "
-                    f"(in YAML, unquoted true/false and numbers are not strings), or set force=true to change the type",
+                    f"{json_type(wanted)} ({canonical(wanted)}); kato changes a key's type only with --force: give "
+                    f"a {json_type(before)} value (in YAML, unquoted true/false and numbers are not strings, "
+                    f"and 4096 is an int where 4096.0 is a float), or set force: true to change the type",
                 before=before, after=before,
             )
         if not module.check_mode:

@@ -10,9 +10,10 @@ module: kato_info
 short_description: Read the state of a Helion Stackato node and its cluster from kato
 version_added: 1.0.0
 description:
-  - Reports the installed version, this node's address and roles, its processes, maintenance
-    mode, the upgrade status, the patch status and, on the Core node, every node of the cluster
-    with its roles.
+  - Reports the installed version, this node's roles, its processes, maintenance mode, the DEA memory
+    configured for the cluster, the patch status, the upgrade status and every node of the cluster with its roles.
+  - Reads the documented forms of kato's output wherever they exist, tolerating extra lines, warnings and
+    trailing whitespace; where no documented form exists it warns, naming what is missing, and returns V(null).
   - Only reads; never changes anything.
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
@@ -22,27 +23,34 @@ extends_documentation_fragment:
   - stackato.cluster.kato.INFO_MODULE
   - stackato.cluster.kato.ACTIONGROUP_KATO
 options:
+  node:
+    description:
+      - This node's address as kato knows it (as C(kato node list) shows it); the roles pass C(stackato_node_ip).
+      - Its roles come from its line of C(kato node list), the documented source. A node that C(kato node list)
+        does not list fails the task.
+      - When not set, the module falls back to the undocumented C(kato info -j) for this node's address and roles,
+        with a warning; a kato that does not print it that way fails the task.
+    type: str
   gather_subset:
     description:
-      - What to read besides C(kato info -j) (this node's address, roles and DEA state), which is always read.
-        Every C(kato) call costs time, so a task that needs a few values asks for those only.
-      - V(all) reads V(version), V(processes), V(maintenance_mode), V(upgrade), V(patches) and V(nodes).
-      - V(nodes) reads C(kato node list -j) on the Core node only.
-      - V(deas) reads, on a DEA node only, the DEA state of every DEA of the cluster in the same call
-        (C(kato node list -j), then C(kato info -n <ip> -j) for each other DEA); see RV(deas). It is not part of V(all).
+      - What to read besides this node's roles. Every C(kato) call costs time, so a task that needs a few values
+        asks for those only.
+      - V(all) reads V(version), V(processes), V(maintenance_mode), V(dea_memory), V(patches), V(upgrade) and V(nodes).
       - What is not read is returned empty (V(null), V({}) or, for RV(upgrade), V(null) values).
     type: list
     elements: str
-    choices: [all, version, processes, maintenance_mode, upgrade, patches, nodes, deas]
+    choices: [all, version, processes, maintenance_mode, dea_memory, patches, upgrade, nodes]
     default: [all]
 notes:
-  - Commands run, in order, C(kato version), C(kato info -j), C(kato process list -j),
-    C(kato config get cloud_controller_ng maintenance_mode --json), C(kato node upgrade --status --json),
-    C(kato patch status -j) and, on the Core node only, C(kato node list -j); O(gather_subset) leaves out
-    the ones not asked for, and V(deas) adds C(kato info -n <ip> -j) for each other DEA.
-  - A kato whose C(patch status) has no C(-j) option is asked again without it, and its text output is read.
-  - When maintenance mode, the upgrade status or the patch status cannot be read (for example while the
-    primary node is down), the module warns and returns V(null) for them instead of failing.
+  - "Commands run, in order: C(kato version); C(kato node list) (with O(node), or for V(nodes)) or, without
+    O(node), C(kato info -j); C(kato process list -j); C(kato config get cloud_controller_ng maintenance_mode --json);
+    C(kato config get dea_ng resources/memory_mb --json); C(kato patch status) (its text form, and C(kato patch status -j)
+    only when the text cannot be read); C(kato node upgrade --status --json). O(gather_subset) leaves out the ones not asked for."
+  - Undocumented outputs are read only where kato documents no other source, and never make the task fail,
+    C(kato info -j) without O(node) aside. C(kato node upgrade --status --json) is one; when it is unavailable or does
+    not give the expected keys, RV(upgrade) holds V(null) values and a warning says so.
+  - When maintenance mode, the DEA memory, the patch status or the upgrade status cannot be read (for example while
+    the primary node is down), the module warns and returns V(null) for them instead of failing.
 seealso:
   - module: stackato.cluster.kato_config
   - module: stackato.cluster.kato_upgrade
@@ -51,11 +59,13 @@ seealso:
 EXAMPLES = r"""
 - name: Read the node's Stackato state
   stackato.cluster.kato_info:
+    node: "{{ stackato_node_ip }}"
   register: stackato_node
 
-- name: Read the version, maintenance mode and every DEA's instances in one call
+- name: Read the version, maintenance mode and the DEA memory only
   stackato.cluster.kato_info:
-    gather_subset: [version, maintenance_mode, deas]
+    node: "{{ stackato_node_ip }}"
+    gather_subset: [version, maintenance_mode, dea_memory]
   register: stackato_dea
 
 - name: Refuse to upgrade while processes are down
@@ -67,53 +77,57 @@ EXAMPLES = r"""
 
 RETURN = r"""
 version:
-  description: The installed Stackato version (C(kato version)); V(null) when O(gather_subset) leaves it out.
+  description: The installed Stackato version, from C(kato version); V(null) when O(gather_subset) leaves it out.
   returned: success
   type: str
   sample: 3.4.2
 ip:
-  description: This node's address as kato reports it (the key of C(kato info -j)).
+  description:
+    - This node's address as kato knows it; O(node) as C(kato node list) writes it, or, without O(node),
+      the key of the undocumented C(kato info -j).
   returned: success
   type: str
   sample: 127.42.0.11
 roles:
-  description: The roles assigned to this node, sorted.
+  description:
+    - The roles assigned to this node, sorted, from its line of C(kato node list) (without O(node), from
+      the undocumented C(kato info -j)).
   returned: success
   type: list
   elements: str
   sample: [base, controller, primary, router]
-available_roles:
-  description: The roles this node could take (C(kato info)).
-  returned: success
-  type: list
-  elements: str
-  sample: [dea, mysql]
-mbusip:
-  description: The address of the cluster's message bus (the Core node).
-  returned: success
-  type: str
-  sample: 127.42.0.11
 is_core:
-  description: Whether this node has the C(primary) role.
+  description: Whether this node has the C(primary) role (RV(roles)).
   returned: success
   type: bool
   sample: true
 processes:
   description:
-    - This node's processes and their states (V(RUNNING), V(STOPPED), V(STARTING), V(FATAL)).
+    - This node's processes and their states (V(RUNNING), V(STOPPED), V(STARTING), V(FATAL)), from C(kato process list -j).
     - V({}) when O(gather_subset) leaves them out.
   returned: success
   type: dict
   sample: {"cloud_controller_ng": "RUNNING", "router2g": "RUNNING"}
 maintenance_mode:
   description:
-    - Whether the Cloud Controller is in maintenance mode; V(null) when the cluster state cannot be read
-      or O(gather_subset) leaves it out.
+    - Whether the Cloud Controller is in maintenance mode, from C(kato config get cloud_controller_ng maintenance_mode --json);
+      V(null) when it cannot be read (with a warning) or O(gather_subset) leaves it out.
   returned: success
   type: bool
   sample: false
+dea_memory_mb:
+  description:
+    - The memory, in MB, each DEA offers to app instances, from C(kato config get dea_ng resources/memory_mb --json)
+      (one value for the whole cluster; a DEA sized differently is given in the inventory).
+    - V(null) when it cannot be read (with a warning) or O(gather_subset) leaves it out.
+  returned: success
+  type: int
+  sample: 4096
 upgrade:
-  description: The upgrade status from C(kato node upgrade --status --json); values are V(null) when it cannot be read.
+  description:
+    - The upgrade status, from the undocumented C(kato node upgrade --status --json).
+    - Every value is V(null) when it cannot be read or lacks the expected keys (with a warning), or when
+      O(gather_subset) leaves it out.
   returned: success
   type: dict
   contains:
@@ -135,15 +149,15 @@ upgrade:
   sample: {"version": "3.4.2", "available": "3.6.2", "state": "idle", "step": null, "cached": false}
 nodes:
   description:
-    - On the Core node, every node of the cluster (C(kato node list -j)); V({}) on other nodes, unless
-      V(deas) in O(gather_subset) read it there; V({}) when not asked for.
+    - Every node of the cluster with its roles, from C(kato node list); V({}) when O(gather_subset) leaves it out.
   returned: success
   type: dict
   sample: {"127.42.0.11": {"roles": ["base", "controller", "primary", "router"]}, "127.42.0.12": {"roles": ["base", "dea"]}}
 patches:
   description:
-    - The patches C(kato patch status) lists for the installed version, one dictionary per patch;
-      V([]) when there are none, V(null) (with a warning) when the patch status cannot be read.
+    - The patches C(kato patch status) lists for the installed version (its documented text form; its C(-j) form only
+      when the text cannot be read), one dictionary per patch; V([]) when there are none, V(null) (with a warning)
+      when the patch status cannot be read or O(gather_subset) leaves it out.
   returned: success
   type: list
   elements: dict
@@ -173,26 +187,11 @@ patches:
       description: Whether the patch is installed on this node (its address or C(127.0.0.1) in RV(patches[].installed_on)).
       type: bool
     pending:
-      description: Whether the patch still has to be installed on this node (it affects one of its roles).
+      description: Whether the patch still has to be installed on this node (its address or C(127.0.0.1) in RV(patches[].to_be_installed_on)).
       type: bool
   sample:
     - {"id": 1, "name": "router-websocket-fix", "description": "Keep websocket connections open across router reloads",
        "roles": ["router"], "installed_on": [], "to_be_installed_on": ["127.42.0.11"], "installed": false, "pending": true}
-dea:
-  description:
-    - On DEA nodes, C(memory_mb), C(used_mb) and C(instances) (a list of dictionaries with C(app) and C(memory_mb));
-      V({}) elsewhere or when kato does not report it.
-  returned: success
-  type: dict
-  sample: {"memory_mb": 4096, "used_mb": 512, "instances": [{"app": "web", "memory_mb": 256}]}
-deas:
-  description:
-    - With V(deas) in O(gather_subset) on a DEA node, the DEA state (as RV(dea)) of every DEA of the cluster,
-      this node included, keyed by address; V({}) otherwise.
-  returned: success
-  type: dict
-  sample: {"127.42.0.13": {"memory_mb": 4096, "used_mb": 256, "instances": [{"app": "web", "memory_mb": 256}]},
-           "127.42.0.14": {"memory_mb": 4096, "used_mb": 0, "instances": []}}
 """
 
 import re
@@ -203,19 +202,25 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
     KatoClient,
     KatoError,
+    cmd_to_str,
     fail_from_error,
+    find_node,
     parse_json_output,
     single_node_entry,
+    strip_noise,
 )
 
 UPGRADE_KEYS = ("version", "available", "state", "step", "cached")
-# What gather_subset=all reads besides kato info -j (deas only when asked for by name).
-ALL_SUBSET = ("version", "processes", "maintenance_mode", "upgrade", "patches", "nodes")
+# The type each key of kato node upgrade --status --json must have (null allowed).
+UPGRADE_TYPES = {"version": str, "available": str, "state": str, "step": str, "cached": bool}
+ALL_SUBSET = ("version", "processes", "maintenance_mode", "dea_memory", "patches", "upgrade", "nodes")
 LOCAL_ADDRESSES = ("127.0.0.1", "localhost")
-# kato patch status text: a "<name>: <description>" line, then indented "<field>: <value>" lines.
+DEA_MEMORY_ARGS = ("config", "get", "dea_ng", "resources/memory_mb", "--json")
+# kato patch status text: a "N updates are available for V." line, then per patch a "<name>: <description>"
+# line and, indented deeper, "<field>: <value>" lines.
 PATCH_FIELDS = {"patch id": "id", "roles affected": "roles", "installed on": "installed_on",
                 "to be installed on": "to_be_installed_on"}
-PATCH_COUNT_RE = re.compile(r"^\s*\d+ updates? (?:is|are) available", re.IGNORECASE)
+PATCH_COUNT_RE = re.compile(r"\b(?:\d+|no)\s+(?:updates?|patch(?:es)?)\b.*\bavailable\b", re.IGNORECASE)
 PATCH_LINE_RE = re.compile(r"^(?P<indent>\s*)(?P<key>[^:]+?):\s*(?P<value>.*)$")
 
 
@@ -231,22 +236,59 @@ def read_maintenance_mode(module, client):
     return value
 
 
+def _memory_mb(value):
+    """An int number of MB from a JSON value (4096, 4096.0 or "4096"); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def read_dea_memory(module, client):
+    fix = "give each DEA's memory as stackato_dea_memory_mb in the inventory"
+    try:
+        value = client.run_json(*DEA_MEMORY_ARGS)
+    except KatoError as exc:
+        module.warn(f"dea_memory_mb is unknown: {exc.msg}; {fix}")
+        return None
+    memory_mb = _memory_mb(value)
+    if memory_mb is None:
+        module.warn(f"dea_memory_mb is unknown: kato config get dea_ng resources/memory_mb gave {value!r}, "
+                    f"not a number of MB; {fix}")
+    return memory_mb
+
+
 def read_upgrade_status(module, client):
+    """kato node upgrade --status --json (undocumented): the expected keys, or all null with a warning."""
     status = dict.fromkeys(UPGRADE_KEYS)
+    what = "the upgrade status (upgrade.version, available, state, step, cached) is unknown"
     try:
         data = client.run_json("node", "upgrade", "--status", "--json")
     except KatoError as exc:
-        module.warn(f"the upgrade status is unknown: {exc.msg}")
+        module.warn(f"{what}: {exc.msg}; kato documents no other source for it")
         return status
-    if isinstance(data, dict):
-        status.update(data)
+    if not isinstance(data, dict):
+        module.warn(f"{what}: kato node upgrade --status --json gave {data!r}, not a JSON object")
+        return status
+    missing = [key for key in UPGRADE_KEYS if key not in data]
+    wrong = [key for key in UPGRADE_KEYS
+             if key in data and data[key] is not None and not isinstance(data[key], UPGRADE_TYPES[key])]
+    if missing or wrong:
+        problems = ([f"no {', '.join(missing)}"] if missing else []) + \
+                   ([f"unexpected values of {', '.join(wrong)}"] if wrong else [])
+        module.warn(f"{what}: kato node upgrade --status --json has {'; '.join(problems)}")
+        return status
+    status.update((key, data[key]) for key in UPGRADE_KEYS)
     return status
 
 
 def _address_list(value):
     if isinstance(value, str):
-        value = [] if value.strip().lower() in ("", "none") else re.split(r"[,\s]+", value.strip())
-    return [str(item) for item in value or []]
+        value = [] if value.strip().lower() in ("", "none", "-") else re.split(r"[,\s]+", value.strip())
+    return [str(item) for item in value or [] if str(item)]
 
 
 def normalise_patch(patch, ip):
@@ -273,59 +315,77 @@ def normalise_patch(patch, ip):
 
 
 def parse_patch_text(text):
-    """The patches of kato patch status's text output (kato without -j). Raises ValueError when it is not that."""
-    patches, seen_header = [], False
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith(("WARNING:", "WARN:", "NOTICE:", "INFO:")):
-            continue
-        if PATCH_COUNT_RE.match(line):
-            seen_header = True
+    """The patches of kato patch status's documented text output. Raises ValueError when it is not that.
+
+    After the "N updates are available" line, a "<name>: <description>" line starts each patch and the
+    deeper-indented "<field>: <value>" lines below it describe it (unknown fields are ignored).
+    """
+    patches, seen_header, patch_indent = [], False, None
+    for line in strip_noise(text):
+        if not seen_header:
+            seen_header = bool(PATCH_COUNT_RE.search(line))
             continue
         match = PATCH_LINE_RE.match(line)
         if not match:
             continue
-        key = match.group("key").strip().lower()
-        if key in PATCH_FIELDS and patches:
-            patches[-1][PATCH_FIELDS[key]] = match.group("value").strip()
-        elif key not in PATCH_FIELDS and not key.startswith(("severity", "reboot")):
-            patches.append({"name": match.group("key").strip(), "description": match.group("value").strip()})
+        key, indent = match.group("key").strip(), len(match.group("indent"))
+        field = PATCH_FIELDS.get(key.lower())
+        if patches and (field or indent > patch_indent):
+            if field:
+                patches[-1][field] = match.group("value").strip()
+            continue
+        patch_indent = indent
+        patches.append({"name": key, "description": match.group("value").strip()})
     if not seen_header:
         raise ValueError("no 'N updates are available' line")
     return patches
 
 
-def read_patches(module, client, ip):
-    rc, stdout, stderr = client.run("patch", "status", "-j", check_rc=False)
-    data = None
-    if rc == 0:
-        try:
-            data = parse_json_output(stdout)
-        except ValueError:
-            data = None
+def _patches_from_json(client):
+    """The patches of the undocumented kato patch status -j; None when it gives nothing usable."""
+    rc, stdout, dummy = client.run("patch", "status", "-j", check_rc=False)
+    if rc != 0:
+        return None
+    try:
+        data = parse_json_output(stdout)
+    except ValueError:
+        return None
     if isinstance(data, dict) and isinstance(data.get("patches"), list):
-        patches = data["patches"]
-    elif isinstance(data, list):
-        patches = data
-    else:
-        # An older kato without -j: read the text form.
-        try:
-            rc, stdout, stderr = client.run("patch", "status", what="kato patch status")
-            patches = parse_patch_text(stdout)
-        except (KatoError, ValueError) as exc:
+        return data["patches"]
+    return data if isinstance(data, list) else None
+
+
+def read_patches(module, client, ip):
+    try:
+        dummy, stdout, dummy = client.run("patch", "status", what="kato patch status")
+        patches = parse_patch_text(stdout)
+    except (KatoError, ValueError) as exc:
+        patches = _patches_from_json(client)
+        if patches is None:
             module.warn(f"the patch status is unknown: {getattr(exc, 'msg', exc)}")
             return None
     return [normalise_patch(patch, ip) for patch in patches if isinstance(patch, dict)]
 
 
-def read_deas(client, ip, own, nodes):
-    """Every DEA's state, keyed by address: this node's own from its kato info, the others' with kato info -n."""
-    deas = {ip: own}
-    for other in sorted(nodes):
-        entry = nodes[other] if isinstance(nodes[other], dict) else {}
-        if other != ip and "dea" in (entry.get("roles") or []):
-            deas[other] = single_node_entry(client.run_json("info", "-n", other, "-j"), f"kato info -n {other} -j",
-                                            other)[1].get("dea") or {}
-    return deas
+def this_node(module, client):
+    """(ip, roles, nodes or None): from kato node list with the node option, else from kato info -j."""
+    node = module.params["node"]
+    if node:
+        nodes = client.node_list()
+        ip, roles = find_node(nodes, node, cmd=cmd_to_str(client.argv(("node", "list"))))
+        return ip, roles, nodes
+    module.warn("node is not set, so this node's address and roles come from kato info -j, which kato does not "
+                "document; set node to the address kato node list shows for this node (the roles pass stackato_node_ip)")
+    try:
+        ip, info = single_node_entry(client.run_json("info", "-j"), "kato info -j")
+    except KatoError as exc:
+        exc.msg = f"{exc.msg}; set node to the address kato node list shows for this node"
+        raise
+    roles = info.get("roles") if isinstance(info, dict) else None
+    if not isinstance(roles, list) or not roles:
+        raise KatoError(f"kato info -j does not give the roles of {ip} ({info!r}); set node to the address "
+                        f"kato node list shows for this node", cmd=cmd_to_str(client.argv(("info", "-j"))))
+    return ip, sorted(str(role) for role in roles), None
 
 
 def gather(module, client, subset):
@@ -333,8 +393,7 @@ def gather(module, client, subset):
     if "all" in wanted:
         wanted |= set(ALL_SUBSET)
     version = client.version() if "version" in wanted else None
-    ip, info = single_node_entry(client.run_json("info", "-j"), "kato info -j")
-    roles = sorted(info.get("roles") or [])
+    ip, roles, nodes = this_node(module, client)
     processes = {}
     if "processes" in wanted:
         processes = single_node_entry(client.run_json("process", "list", "-j"), "kato process list -j", ip)[1] or {}
@@ -343,30 +402,26 @@ def gather(module, client, subset):
         "version": version,
         "ip": ip,
         "roles": roles,
-        "available_roles": sorted(info.get("available_roles") or []),
-        "mbusip": info.get("mbusip"),
         "is_core": "primary" in roles,
         "processes": processes,
         "maintenance_mode": read_maintenance_mode(module, client) if "maintenance_mode" in wanted else None,
-        "upgrade": read_upgrade_status(module, client) if "upgrade" in wanted else dict.fromkeys(UPGRADE_KEYS),
+        "dea_memory_mb": read_dea_memory(module, client) if "dea_memory" in wanted else None,
         "patches": read_patches(module, client, ip) if "patches" in wanted else None,
+        "upgrade": read_upgrade_status(module, client) if "upgrade" in wanted else dict.fromkeys(UPGRADE_KEYS),
         "nodes": {},
-        "dea": info.get("dea") or {},
-        "deas": {},
     }
-    read_nodes = "deas" in wanted and "dea" in roles
-    if read_nodes or ("nodes" in wanted and result["is_core"]):
-        result["nodes"] = client.run_json("node", "list", "-j")
-    if read_nodes:
-        result["deas"] = read_deas(client, ip, result["dea"], result["nodes"] if isinstance(result["nodes"], dict) else {})
+    if "nodes" in wanted:
+        if nodes is None:
+            nodes = client.node_list()
+        result["nodes"] = {address: {"roles": listed} for address, listed in sorted(nodes.items())}
     return result
 
 
 def main():
     argument_spec = dict(
         KATO_COMMON_ARGS,
-        gather_subset={"type": "list", "elements": "str", "default": ["all"],
-                       "choices": ["all"] + list(ALL_SUBSET) + ["deas"]},
+        node={"type": "str"},
+        gather_subset={"type": "list", "elements": "str", "default": ["all"], "choices": ["all"] + list(ALL_SUBSET)},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

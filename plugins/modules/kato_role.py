@@ -10,11 +10,16 @@ module: kato_role
 short_description: Start, stop or restart the roles of a Helion Stackato node
 version_added: 1.0.0
 description:
-  - Reads the node's processes with C(kato process list -j) and its role states with C(kato status -j),
-    runs C(kato start|stop|restart [-n node] [role...]) when needed, waits with
-    C(kato process ready --block <wait_timeout> [-n node] all) and reads both again.
-  - V(started) does nothing when every role in O(roles) is RUNNING; V(stopped) does nothing when none of them is
-    RUNNING or STARTING; V(restarted) always restarts. With O(roles) empty, all roles of the node count.
+  - Checks from C(kato node list) that the node has every role in O(roles), reads its processes with
+    C(kato process list [-n node] -j), runs C(kato start|stop|restart [-n node] [role...]) when needed, waits with
+    C(kato process ready -b <wait_timeout> [-n node] all) and reads the processes again.
+  - V(started) does nothing when the processes of the roles in O(roles) are all RUNNING; V(stopped) does nothing when
+    none of them is RUNNING or STARTING; V(restarted) always restarts. With O(roles) empty, all roles of the node,
+    that is every process of the node, count.
+  - Which processes belong to a role is documented for V(dea) only (C(dea_ng), C(dir_server), C(fence), C(apptail)).
+    For other roles the module reads the role states of C(kato status -j), which kato does not document, as a
+    best-effort refinement; when that is unavailable it warns and judges by every process of the node.
+  - RV(changed) comes from the process states before and after (V(restarted) always changes).
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
@@ -25,12 +30,14 @@ attributes:
   check_mode:
     support: full
     details:
-      - Predicts from the role states of C(kato status -j). When kato does not report role states (or the
-        cluster state cannot be read), it warns and judges by all of the node's processes instead.
+      - Predicts from the process states of C(kato process list -j), setting the judged processes (see the description)
+        to the state asked for. When every process of the node is judged (a role other than V(dea) and no role states
+        from C(kato status -j)), a stopped role next to running ones is predicted to change, and RV(after) to stop
+        every process; the real run then stops only the role and reports what changed.
   diff_mode:
     support: full
     details:
-      - The diff shows the role states (the process states when kato does not report roles).
+      - The diff shows the states of the judged processes.
   idempotent:
     support: partial
     details:
@@ -39,8 +46,10 @@ options:
   roles:
     description:
       - The roles to act on, such as V(dea) or V(router). All roles of the node when empty.
-      - V(data-services) stands for the data-service roles the node has.
-      - A role the node does not have fails the task.
+      - V(data-services) stands for the data-service roles the node has (C(filesystem), C(mysql), C(postgresql),
+        C(mongodb), C(redis), C(rabbit), C(rabbit3), C(memcached)).
+      - A role the node does not have (as C(kato node list) shows it) fails the task before anything runs.
+        Naming roles therefore needs O(node).
     type: list
     elements: str
     default: []
@@ -52,12 +61,14 @@ options:
     default: started
   node:
     description:
-      - Act on this node (C(-n)) instead of the local one, as C(kato node list) shows its address.
+      - The node to act on, as C(kato node list) shows its address; the roles pass C(stackato_node_ip) for the node
+        itself. Every kato command gets C(-n <node>), and the node's roles come from its line of C(kato node list).
+      - When not set, the local node, whose roles kato does not document a way to read; O(roles) must then be empty.
     type: str
   wait:
     description:
       - After starting or restarting, block until all processes of the node are ready
-        (C(kato process ready --block <wait_timeout> [-n node] all)).
+        (C(kato process ready -b <wait_timeout> [-n node] all)).
     type: bool
     default: true
   wait_timeout:
@@ -76,36 +87,48 @@ EXAMPLES = r"""
 
 - name: Stop the DEA role to free memory for the upgrade
   stackato.cluster.kato_role:
+    node: "{{ stackato_node_ip }}"
     roles: [dea]
     state: stopped
 """
 
 RETURN = r"""
 before:
-  description: The node's processes and their states before the task.
+  description: The node's processes and their states before the task (C(kato process list -j)).
   returned: success
   type: dict
   sample: {"dea_ng": "STOPPED", "router2g": "RUNNING"}
 after:
   description:
-    - The processes and their states after the task.
-    - In check mode, predicted only when O(roles) is empty (kato does not say which processes belong to a role);
-      RV(roles_after) carries the prediction.
+    - The processes and their states after the task (C(kato process list -j)).
+    - In check mode, predicted (see the check mode attribute).
   returned: success
   type: dict
   sample: {"dea_ng": "RUNNING", "router2g": "RUNNING"}
+node_roles:
+  description: The node's roles from C(kato node list); V(null) when O(node) is not set.
+  returned: success
+  type: list
+  elements: str
+  sample: [base, dea]
+acted_on:
+  description: The roles the task acted on (V(data-services) expanded); V([]) for all roles of the node.
+  returned: success
+  type: list
+  elements: str
+  sample: [dea]
 roles_before:
   description:
-    - The states of the roles in O(roles) (all of the node's roles when empty) before the task, from C(kato status -j).
-    - V(null) when kato does not report role states.
+    - The states of the roles in RV(acted_on) before the task, from the undocumented C(kato status -j).
+    - V(null) when it was not needed (O(roles) empty, or only V(dea)) or is unavailable.
   returned: success
   type: dict
-  sample: {"dea": "STOPPED"}
+  sample: {"mysql": "STOPPED"}
 roles_after:
-  description: The states of those roles after the task (predicted in check mode); V(null) when kato does not report them.
+  description: The states of those roles after the task (predicted in check mode); V(null) as RV(roles_before).
   returned: success
   type: dict
-  sample: {"dea": "RUNNING"}
+  sample: {"mysql": "RUNNING"}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -114,68 +137,99 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
     KatoClient,
     KatoError,
+    cmd_to_str,
     fail_from_error,
+    find_node,
     single_node_entry,
 )
 
 ACTIVE = ("RUNNING", "STARTING")
-# kato's role group (the contract, section 2): it stands for those of these roles the node has.
+# kato's role group (the contract, section 2: all databases, RabbitMQ, filesystem): it stands for those
+# of these roles the node has.
 ROLE_GROUPS = {"data-services": ("filesystem", "mysql", "postgresql", "mongodb", "redis", "rabbit", "rabbit3",
                                  "memcached")}
+# The processes of a role, where Stackato documents them (the contract, section 2).
+ROLE_PROCESSES = {"dea": ("dea_ng", "dir_server", "fence", "apptail")}
+
+
+def node_args(node):
+    return ["-n", node] if node else []
 
 
 def processes(client, node):
-    """(node address as kato keys it, process -> state)."""
-    args = ["process", "list"] + (["-n", node] if node else []) + ["-j"]
-    ip, procs = single_node_entry(client.run_json(*args), "kato process list -j", node)
-    return ip, dict(procs or {})
+    """(node address as kato keys it, process -> state) from kato process list -j."""
+    ip, procs = single_node_entry(client.run_json("process", "list", *node_args(node), "-j"),
+                                  "kato process list -j", node)
+    if not isinstance(procs, dict):
+        raise KatoError(f"kato process list -j gave {procs!r} for {ip}, expected process -> state")
+    return ip, dict(procs)
 
 
-def role_states(module, client, ip, wanted):
-    """role -> state of the wanted roles (all when empty) from kato status -j; None when kato does not report roles."""
+def resolve_roles(module, client):
+    """(the node's roles from kato node list or None, the roles to act on). Fails for a role the node lacks."""
+    wanted, node = module.params["roles"], module.params["node"]
+    if not node:
+        if wanted:
+            module.fail_json(msg=f"roles {', '.join(wanted)} need node: set node to the node's address as kato node "
+                                 f"list shows it (the roles pass stackato_node_ip), so that the task can check "
+                                 f"that the node has these roles before it acts")
+        return None, []
+    listed = find_node(client.node_list(), node, cmd=cmd_to_str(client.argv(("node", "list"))))[1]
+    acted_on = []
+    for role in wanted:
+        members = [r for r in ROLE_GROUPS.get(role, (role,)) if r in listed]
+        if not members:
+            what = f"any of the roles of {role} ({', '.join(ROLE_GROUPS[role])})" if role in ROLE_GROUPS else role
+            module.fail_json(msg=f"node {node} does not have {what} (kato node list gives it: {', '.join(listed)}); "
+                                 f"add it with kato role add, or leave it out of roles", node_roles=listed)
+        acted_on.extend(r for r in members if r not in acted_on)
+    return listed, acted_on
+
+
+def role_states(module, client, ip, acted_on):
+    """role -> state of the roles from the undocumented kato status -j; None (with a warning) when unavailable."""
     try:
         data = client.run_json("status", "-j")
+        problem = f"kato status -j does not give the states of {', '.join(acted_on)} on {ip}"
     except KatoError as exc:
-        module.warn(f"cannot read the role states ({exc.msg}): judging by all of the processes of {ip} instead")
-        return None
+        data, problem = None, exc.msg
     entry = data.get(ip) if isinstance(data, dict) else None
     states = entry.get("roles") if isinstance(entry, dict) else None
-    if not isinstance(states, dict):
-        module.warn(f"kato status -j does not report the roles of {ip}: judging by all of its processes instead")
+    if not isinstance(states, dict) or not all(role in states for role in acted_on):
+        module.warn(f"kato documents which processes belong to the dea role only, and the role states "
+                    f"are unavailable ({problem}): judging {', '.join(acted_on)} by every process of {ip}")
         return None
-    if not wanted:
-        return dict(states)
-    selected = {}
-    for role in wanted:
-        members = [r for r in ROLE_GROUPS.get(role, (role,)) if r in states]
-        if not members:
-            module.fail_json(msg=f"role {role} is not configured on node {ip} (its roles: {', '.join(sorted(states))}); "
-                                 f"add it with kato role add, or leave it out of roles")
-        selected.update((r, states[r]) for r in members)
-    return selected
+    return {role: states[role] for role in acted_on}
 
 
-def predict(state, before):
-    target = "STOPPED" if state == "stopped" else "RUNNING"
-    return {name: target for name in before}
+def judged(module, ip, before, acted_on):
+    """The processes whose states decide and predict: those of the roles where documented, else None."""
+    names = {proc for role in acted_on for proc in ROLE_PROCESSES.get(role, ())}
+    if not acted_on or not all(role in ROLE_PROCESSES for role in acted_on):
+        return None
+    watched = {name: state for name, state in before.items() if name in names}
+    if not watched:
+        module.warn(f"kato process list shows none of the processes of {', '.join(acted_on)} on {ip} "
+                    f"({', '.join(sorted(names))}): judging by every process of {ip}")
+        return None
+    return watched
 
 
-def needs_action(state, before):
+def needs_action(state, states):
     if state == "restarted":
         return True
     if state == "started":
-        return not before or any(value != "RUNNING" for value in before.values())
-    return any(value in ACTIVE for value in before.values())
+        return not states or any(value != "RUNNING" for value in states.values())
+    return any(value in ACTIVE for value in states.values())
 
 
 def wait_ready(client, node, timeout):
-    args = ["process", "ready", "--block", timeout] + (["-n", node] if node else []) + ["all"]
     try:
-        client.run(*args, what="kato process ready")
+        client.run("process", "ready", "-b", timeout, *node_args(node), "all", what="kato process ready")
     except KatoError as exc:
         where = f" on {node}" if node else ""
         exc.msg = (f"processes{where} not ready within wait_timeout={timeout} seconds: "
-                   f"{' '.join((exc.stdout or exc.stderr).split())}; check them with kato status and "
+                   f"{' '.join((exc.stdout or exc.stderr).split())}; check them with kato process list and "
                    f"the logs in /s/logs, or raise wait_timeout")
         raise
 
@@ -183,33 +237,45 @@ def wait_ready(client, node, timeout):
 def run_module(module, client):
     params = module.params
     state, node = params["state"], params["node"]
+    node_roles, acted_on = resolve_roles(module, client)
     ip, before = processes(client, node)
-    roles_before = role_states(module, client, ip, params["roles"])
-    # The decision looks at the roles asked for when kato reports role states, else at every process.
-    act = needs_action(state, roles_before if roles_before is not None else before)
-    if module.check_mode or not act:
+    # What decides: the documented processes of the roles; else the role states of kato status -j
+    # (undocumented, best effort); else every process of the node (all roles: exactly that).
+    watched = judged(module, ip, before, acted_on)
+    roles_before = role_states(module, client, ip, acted_on) if acted_on and watched is None else None
+    if watched is None and roles_before is None:
+        watched = dict(before)
+    act = needs_action(state, roles_before if roles_before is not None else watched)
+    target = "STOPPED" if state == "stopped" else "RUNNING"
+    roles_after = roles_before
+    if not act:
         after = before
-        roles_after = roles_before
-        if act:
-            roles_after = predict(state, roles_before) if roles_before is not None else None
-            after = before if roles_before is not None and params["roles"] else predict(state, before)
+    elif module.check_mode:
+        after = dict(before, **dict.fromkeys(watched or (), target))
+        roles_after = None if roles_before is None else dict.fromkeys(roles_before, target)
     else:
         verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
-        client.run(verb, *(["-n", node] if node else []), *params["roles"])
+        client.run(verb, *node_args(node), *acted_on)
         if params["wait"] and state != "stopped":
             wait_ready(client, node, params["wait_timeout"])
         after = processes(client, node)[1]
-        roles_after = role_states(module, client, ip, params["roles"])
-    changed = state == "restarted" or before != after or roles_before != roles_after
-    diff_before = roles_before if roles_before is not None else before
-    diff_after = roles_after if roles_after is not None else after
+        if roles_before is not None:
+            roles_after = role_states(module, client, ip, acted_on)
+    changed = act if module.check_mode else state == "restarted" or before != after
+    if roles_before is not None:
+        diff = {"before": roles_before, "after": roles_after}
+    else:
+        diff = {"before": {name: before.get(name) for name in watched},
+                "after": {name: after.get(name) for name in watched}}
     return {
         "changed": changed,
         "before": before,
         "after": after,
+        "node_roles": node_roles,
+        "acted_on": acted_on,
         "roles_before": roles_before,
         "roles_after": roles_after,
-        "diff": {"before": diff_before, "after": diff_after},
+        "diff": diff,
     }
 
 

@@ -10,6 +10,9 @@ with ``ansible_collections/stackato/cluster`` -> repo symlink goes first on sys.
 
 ``run_module`` runs a module's main() with patched AnsibleModule.run_command: every call must
 match the next expected command (argv, environment, cwd) and returns its (rc, stdout, stderr).
+
+kato refuses to run as root, and these tests run as root in CI: the autouse ``euid`` fixture
+makes the kato client see the effective uid 1000 (the stackato user); ``euid.set(0)`` shows root.
 """
 
 from __future__ import annotations
@@ -44,6 +47,41 @@ _make_importable()
 
 from ansible.module_utils import basic  # noqa: E402  (after the sys.path set-up above)
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+from ansible_collections.stackato.cluster.plugins.module_utils import _kato  # noqa: E402
+
+
+class EffectiveUid:
+    """The effective uid the kato client sees (os.geteuid as _kato reads it)."""
+
+    def __init__(self, uid=1000):
+        self.uid = uid
+
+    def set(self, uid):
+        self.uid = uid
+
+    def geteuid(self):
+        return self.uid
+
+
+class _OsView:
+    """``os`` as _kato sees it: the real module with geteuid replaced, so nothing else is affected."""
+
+    def __init__(self, euid):
+        self._euid = euid
+
+    def __getattr__(self, name):
+        if name == "geteuid":
+            return self._euid.geteuid
+        return getattr(os, name)
+
+
+@pytest.fixture(autouse=True)
+def euid(monkeypatch):
+    """Every test sees a non-root effective uid in _kato unless it calls ``euid.set(0)``."""
+    value = EffectiveUid()
+    monkeypatch.setattr(_kato, "os", _OsView(value))
+    return value
 
 
 class ModuleExit(Exception):

@@ -18,7 +18,9 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KatoError,
     StackatoVersion,
     compare_versions,
+    find_node,
     parse_json_output,
+    parse_node_list,
     parse_version_output,
 )
 
@@ -157,3 +159,91 @@ def test_single_node_entry(data, ip, expected):
 def test_single_node_entry_rejects(data):
     with pytest.raises(KatoError):
         _kato.single_node_entry(data, "kato x -j")
+
+
+# kato node list, the documented text: the IP first, the roles after it on the same line.
+@pytest.mark.parametrize("text, nodes", [
+    ("127.42.0.21 base controller primary router\n127.42.0.22 base dea\n",
+     {"127.42.0.21": ["base", "controller", "primary", "router"], "127.42.0.22": ["base", "dea"]}),
+    # roles comma separated, unsorted, trailing whitespace, tabs
+    ("127.42.0.11 router,primary, base ,controller   \n127.42.0.12\tdea\tbase\t\n",
+     {"127.42.0.11": ["base", "controller", "primary", "router"], "127.42.0.12": ["base", "dea"]}),
+    # warnings, a header, blank lines and chatter around the node lines
+    ("WARNING: ssh agent not running\nIP              ROLES\n\n127.42.0.11 base primary\nDone.\n",
+     {"127.42.0.11": ["base", "primary"]}),
+    # an IP with a colon after it, roles in brackets, a node without roles, IPv6
+    ("127.42.0.11: [base, dea]\n127.42.0.12\n::1 base\n",
+     {"127.42.0.11": ["base", "dea"], "127.42.0.12": [], "::1": ["base"]}),
+    # a node listed twice gets the roles of both lines
+    ("127.42.0.11 base\n127.42.0.11 dea base\n", {"127.42.0.11": ["base", "dea"]}),
+    # lines whose first token is not an IP do not count, even when they name one later
+    ("node 127.42.0.11 base\n127.42.0 base\nbase 127.42.0.12\n", {}),
+    ("", {}),
+    (None, {}),
+])
+def test_parse_node_list(text, nodes):
+    assert parse_node_list(text) == nodes
+
+
+@pytest.mark.parametrize("node, expected", [
+    ("127.42.0.12", ("127.42.0.12", ["base", "dea"])),
+    (" 127.42.0.12 ", ("127.42.0.12", ["base", "dea"])),
+    ("0:0:0:0:0:0:0:1", ("::1", ["base"])),
+])
+def test_find_node(node, expected):
+    assert find_node({"127.42.0.12": ["base", "dea"], "::1": ["base"]}, node) == expected
+
+
+def test_find_node_names_the_option_and_the_nodes():
+    with pytest.raises(KatoError) as exc_info:
+        find_node({"127.42.0.12": ["base"]}, "core.example.com", option="node")
+    assert "does not list core.example.com (it lists 127.42.0.12); set node" in exc_info.value.msg
+
+
+def test_client_reads_node_list_text(tmp_path):
+    script = tmp_path / "kato"
+    script.write_text("#!/bin/sh\necho 'WARNING: x'\necho '127.42.0.11 base primary  '\n")
+    script.chmod(0o755)
+    assert KatoClient(make_module(str(script))).node_list() == {"127.42.0.11": ["base", "primary"]}
+
+
+def test_client_node_list_without_nodes_fails(tmp_path):
+    script = tmp_path / "kato"
+    script.write_text("#!/bin/sh\necho 'ERROR: cannot reach the primary'\n")
+    script.chmod(0o755)
+    with pytest.raises(KatoError) as exc_info:
+        KatoClient(make_module(str(script))).node_list()
+    assert "no line starts with a node's IP address" in exc_info.value.msg
+    assert exc_info.value.stdout == "ERROR: cannot reach the primary\n"
+
+
+@pytest.mark.parametrize("require", [True, False])
+def test_client_refuses_root_before_running_anything(tmp_path, euid, require):
+    """Contract section 1: kato runs as stackato, never as root; checked before kato is even looked for."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "kato"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    script.chmod(0o755)
+    euid.set(0)
+    for path in (str(script), str(tmp_path / "missing" / "kato")):
+        with pytest.raises(KatoError) as exc_info:
+            KatoClient(make_module(path), require=require)
+        msg = exc_info.value.msg
+        assert "kato runs as the stackato user, never as root" in msg
+        assert "ansible_user=stackato" in msg and "become" in msg
+    assert not marker.exists()
+
+
+def test_client_runs_as_another_user(tmp_path, euid):
+    script = tmp_path / "kato"
+    script.write_text("#!/bin/sh\necho 3.4.2\n")
+    script.chmod(0o755)
+    euid.set(1001)
+    assert KatoClient(make_module(str(script))).version() == "3.4.2"
+
+
+def test_running_as_root_reads_the_effective_uid(euid):
+    euid.set(0)
+    assert _kato.running_as_root()
+    euid.set(1000)
+    assert not _kato.running_as_root()

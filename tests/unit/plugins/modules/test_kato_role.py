@@ -10,123 +10,72 @@ import pytest
 
 from ansible_collections.stackato.cluster.plugins.modules import kato_role
 
-LIST = ["process", "list", "-j"]
-STATUS = ["status", "-j"]
-READY = ["process", "ready", "--block", "600", "all"]
 IP = "127.42.0.13"
+OTHER = "127.42.0.14"
+NODE_LIST = ["node", "list"]
+LIST = ["process", "list", "-j"]
+LIST_N = ["process", "list", "-n", IP, "-j"]
+STATUS = ["status", "-j"]
+READY = ["process", "ready", "-b", "600", "all"]
+READY_N = ["process", "ready", "-b", "600", "-n", IP, "all"]
+# kato node list, the documented text, with noise; IP is a DEA with mysql, OTHER a router and DEA.
+NODES_TEXT = ("WARNING: ssh agent not running\n"
+              "127.42.0.11 base controller primary router\n"
+              f"{IP} base dea mysql   \n"
+              f"{OTHER} base,dea,router\n")
+UNKNOWN_STATUS_J = {"rc": 1, "err": "Usage: kato status [options]\nERROR: unknown option -j\n"}
+DEA_RUNNING = {"dea_ng": "RUNNING", "dir_server": "RUNNING", "fence": "RUNNING", "apptail": "RUNNING"}
+DEA_STOPPED = dict.fromkeys(DEA_RUNNING, "STOPPED")
 
 
-def procs(**states):
-    return json.dumps({IP: states}) + "\n"
+def procs(ip=IP, **states):
+    return "WARNING: x\n" + json.dumps({ip: states}) + "\n  \n"
 
 
-def status(ip=IP, **roles):
-    """kato status -j of a two-node cluster: the node asked about and another one."""
-    return json.dumps({"127.42.0.11": {"roles": {"base": "RUNNING", "primary": "RUNNING"}, "processes": {}},
-                       ip: {"roles": roles, "processes": {}}}) + "\n"
+def status(**roles):
+    """kato status -j (undocumented) of a two-node cluster: the node asked about and another one."""
+    return json.dumps({"127.42.0.11": {"roles": {"base": "RUNNING", "primary": "RUNNING"}},
+                       IP: {"roles": roles}}) + "\n"
+
+
+def node_list():
+    return {"argv": NODE_LIST, "out": NODES_TEXT}
 
 
 CASES = [
+    # ---- all roles (roles empty): every process of the node decides; no node list, nothing undocumented
     {
         "id": "started_no_op_when_all_running",
         "args": {"state": "started"},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING", apptail="RUNNING")},
-                  {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING")}],
-        "result": {"changed": False, "before": {"dea_ng": "RUNNING", "apptail": "RUNNING"},
-                   "roles_before": {"base": "RUNNING", "dea": "RUNNING"}},
-    },
-    {
-        "id": "started_starts_and_waits",
-        "args": {"state": "started", "roles": ["dea"]},
-        "calls": [
-            {"argv": LIST, "out": procs(dea_ng="STOPPED", apptail="RUNNING")},
-            {"argv": STATUS, "out": status(base="RUNNING", dea="STOPPED")},
-            {"argv": ["start", "dea"]},
-            {"argv": READY, "out": "READY\n"},
-            {"argv": LIST, "out": procs(dea_ng="RUNNING", apptail="RUNNING")},
-            {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING")},
-        ],
-        "result": {"changed": True, "after": {"dea_ng": "RUNNING", "apptail": "RUNNING"},
-                   "roles_before": {"dea": "STOPPED"}, "roles_after": {"dea": "RUNNING"}},
+        "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING", apptail="RUNNING")}],
+        "result": {"changed": False, "before": {"dea_ng": "RUNNING", "apptail": "RUNNING"}, "node_roles": None,
+                   "acted_on": [], "roles_before": None},
+        "no_warnings": True,
     },
     {
         "id": "started_check_mode_all_roles",
         "args": {"state": "started"},
         "flags": {"check": True, "diff": True},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="FATAL")},
-                  {"argv": STATUS, "out": status(base="RUNNING", dea="FATAL")}],
-        "result": {"changed": True, "after": {"dea_ng": "RUNNING"},
-                   "roles_after": {"base": "RUNNING", "dea": "RUNNING"},
-                   "diff": {"before": {"base": "RUNNING", "dea": "FATAL"},
-                            "after": {"base": "RUNNING", "dea": "RUNNING"}}},
+        "calls": [{"argv": LIST, "out": procs(dea_ng="FATAL", router2g="RUNNING")}],
+        "result": {"changed": True, "after": {"dea_ng": "RUNNING", "router2g": "RUNNING"},
+                   "diff": {"before": {"dea_ng": "FATAL", "router2g": "RUNNING"},
+                            "after": {"dea_ng": "RUNNING", "router2g": "RUNNING"}}},
     },
     {
-        # The regression the integration found: other roles' processes running must not make a
-        # stopped role look like it needs stopping again.
-        "id": "stopped_role_no_op_while_other_roles_run",
-        "args": {"state": "stopped", "roles": ["dea"]},
-        "flags": {"check": True},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="STOPPED", router2g="RUNNING")},
-                  {"argv": STATUS, "out": status(base="RUNNING", dea="STOPPED", router="RUNNING")}],
-        "result": {"changed": False, "roles_before": {"dea": "STOPPED"}, "roles_after": {"dea": "STOPPED"}},
-    },
-    {
-        "id": "stopped_check_mode_predicts_the_role_only",
-        "args": {"state": "stopped", "roles": ["dea"]},
-        "flags": {"check": True, "diff": True},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING", router2g="RUNNING")},
-                  {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING", router="RUNNING")}],
-        "result": {"changed": True, "roles_after": {"dea": "STOPPED"},
-                   "after": {"dea_ng": "RUNNING", "router2g": "RUNNING"},
-                   "diff": {"before": {"dea": "RUNNING"}, "after": {"dea": "STOPPED"}}},
-    },
-    {
-        "id": "stopped_on_remote_node",
-        "args": {"state": "stopped", "roles": ["dea", "router"], "node": "127.42.0.14"},
+        "id": "started_all_roles_starts_and_waits_with_dash_b",
+        "args": {"state": "started"},
         "calls": [
-            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
-             "out": json.dumps({"127.42.0.14": {"dea_ng": "RUNNING"}})},
-            {"argv": STATUS, "out": status("127.42.0.14", base="RUNNING", dea="RUNNING", router="RUNNING")},
-            {"argv": ["stop", "-n", "127.42.0.14", "dea", "router"]},
-            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
-             "out": json.dumps({"127.42.0.14": {"dea_ng": "STOPPED"}})},
-            {"argv": STATUS, "out": status("127.42.0.14", base="RUNNING", dea="STOPPED", router="STOPPED")},
+            {"argv": LIST, "out": procs(dea_ng="STOPPED")},
+            {"argv": ["start"]},
+            {"argv": READY, "out": "READY\n"},
+            {"argv": LIST, "out": procs(dea_ng="RUNNING")},
         ],
-        "result": {"changed": True, "before": {"dea_ng": "RUNNING"}, "after": {"dea_ng": "STOPPED"},
-                   "roles_after": {"dea": "STOPPED", "router": "STOPPED"}},
-    },
-    {
-        "id": "data_services_group_expands_to_the_node_roles",
-        "args": {"state": "stopped", "roles": ["data-services"]},
-        "flags": {"check": True},
-        "calls": [{"argv": LIST, "out": procs(mysql="RUNNING")},
-                  {"argv": STATUS, "out": status(base="RUNNING", mysql="RUNNING", redis="STOPPED")}],
-        "result": {"changed": True, "roles_before": {"mysql": "RUNNING", "redis": "STOPPED"},
-                   "roles_after": {"mysql": "STOPPED", "redis": "STOPPED"}},
-    },
-    {
-        "id": "role_not_on_node_fails",
-        "args": {"state": "started", "roles": ["harbor"]},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING")},
-                  {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING")}],
-        "failed": True,
-        "msg_contains": ["role harbor is not configured on node 127.42.0.13 (its roles: base, dea)"],
-    },
-    {
-        "id": "no_role_states_falls_back_to_processes",
-        "args": {"state": "stopped", "roles": ["dea"]},
-        "calls": [
-            {"argv": LIST, "out": procs(dea_ng="STOPPED", router2g="STOPPED")},
-            {"argv": STATUS, "rc": 1, "err": "ERROR: cannot reach the primary\n"},
-        ],
-        "result": {"changed": False, "roles_before": None},
-        "warnings": ["judging by all of the processes of 127.42.0.13"],
+        "result": {"changed": True, "after": {"dea_ng": "RUNNING"}},
     },
     {
         "id": "stopped_no_op",
         "args": {"state": "stopped"},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="STOPPED")},
-                  {"argv": STATUS, "out": status(base="STOPPED", dea="STOPPED")}],
+        "calls": [{"argv": LIST, "out": procs(dea_ng="STOPPED", router2g="FATAL")}],
         "result": {"changed": False},
     },
     {
@@ -134,19 +83,17 @@ CASES = [
         "args": {"state": "restarted", "wait_timeout": 30},
         "calls": [
             {"argv": LIST, "out": procs(dea_ng="RUNNING")},
-            {"argv": STATUS, "out": status(dea="RUNNING")},
             {"argv": ["restart"]},
-            {"argv": ["process", "ready", "--block", "30", "all"], "out": "READY\n"},
+            {"argv": ["process", "ready", "-b", "30", "all"], "out": "READY\n"},
             {"argv": LIST, "out": procs(dea_ng="RUNNING")},
-            {"argv": STATUS, "out": status(dea="RUNNING")},
         ],
-        "result": {"changed": True},
+        "result": {"changed": True, "before": {"dea_ng": "RUNNING"}, "after": {"dea_ng": "RUNNING"}},
     },
     {
         "id": "restarted_check_mode",
         "args": {"state": "restarted"},
         "flags": {"check": True},
-        "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING")}, {"argv": STATUS, "out": status(dea="RUNNING")}],
+        "calls": [{"argv": LIST, "out": procs(dea_ng="RUNNING")}],
         "result": {"changed": True},
     },
     {
@@ -154,36 +101,146 @@ CASES = [
         "args": {"state": "restarted", "wait": False},
         "calls": [
             {"argv": LIST, "out": procs(dea_ng="RUNNING")},
-            {"argv": STATUS, "out": status(dea="RUNNING")},
             {"argv": ["restart"]},
             {"argv": LIST, "out": procs(dea_ng="STARTING")},
-            {"argv": STATUS, "out": status(dea="STARTING")},
         ],
         "result": {"changed": True, "after": {"dea_ng": "STARTING"}},
     },
+    # ---- named roles: the node's roles from kato node list, -n <node> on every command
     {
-        "id": "wait_on_remote_node_uses_dash_n",
-        "args": {"state": "started", "node": "127.42.0.14", "wait_timeout": 60},
+        "id": "stopped_dea_by_its_documented_processes",
+        "args": {"state": "stopped", "roles": ["dea"], "node": IP},
+        "flags": {"diff": True},
         "calls": [
-            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
-             "out": json.dumps({"127.42.0.14": {"dea_ng": "STOPPED"}})},
-            {"argv": STATUS, "out": status("127.42.0.14", dea="STOPPED")},
-            {"argv": ["start", "-n", "127.42.0.14"]},
-            {"argv": ["process", "ready", "--block", "60", "-n", "127.42.0.14", "all"], "out": "READY\n"},
-            {"argv": ["process", "list", "-n", "127.42.0.14", "-j"],
-             "out": json.dumps({"127.42.0.14": {"dea_ng": "RUNNING"}})},
-            {"argv": STATUS, "out": status("127.42.0.14", dea="RUNNING")},
+            node_list(),
+            {"argv": LIST_N, "out": procs(mysql="RUNNING", **DEA_RUNNING)},
+            {"argv": ["stop", "-n", IP, "dea"]},
+            {"argv": LIST_N, "out": procs(mysql="RUNNING", **DEA_STOPPED)},
         ],
-        "result": {"changed": True, "roles_after": {"dea": "RUNNING"}},
+        "result": {"changed": True, "node_roles": ["base", "dea", "mysql"], "acted_on": ["dea"],
+                   "roles_before": None, "after": dict(DEA_STOPPED, mysql="RUNNING"),
+                   "diff": {"before": DEA_RUNNING, "after": DEA_STOPPED}},
+        "no_warnings": True,
+    },
+    {
+        # The regression the integration found: other roles' processes running must not make a
+        # stopped role look like it needs stopping again (check, apply, check, apply: true, true, false, false).
+        "id": "stopped_dea_no_op_while_other_roles_run",
+        "args": {"state": "stopped", "roles": ["dea"], "node": IP},
+        "flags": {"check": True},
+        "calls": [node_list(), {"argv": LIST_N, "out": procs(mysql="RUNNING", **DEA_STOPPED)}],
+        "result": {"changed": False, "after": dict(DEA_STOPPED, mysql="RUNNING")},
+        "no_warnings": True,
+    },
+    {
+        "id": "stopped_dea_check_mode_predicts_its_processes_only",
+        "args": {"state": "stopped", "roles": ["dea"], "node": IP},
+        "flags": {"check": True, "diff": True},
+        "calls": [node_list(), {"argv": LIST_N, "out": procs(mysql="RUNNING", **DEA_RUNNING)}],
+        "result": {"changed": True, "after": dict(DEA_STOPPED, mysql="RUNNING"),
+                   "diff": {"before": DEA_RUNNING, "after": DEA_STOPPED}},
+    },
+    {
+        "id": "started_dea_waits_with_dash_b_and_dash_n",
+        "args": {"state": "started", "roles": ["dea"], "node": IP, "wait_timeout": 60},
+        "calls": [
+            node_list(),
+            {"argv": LIST_N, "out": procs(**dict(DEA_RUNNING, dea_ng="STOPPED"))},
+            {"argv": ["start", "-n", IP, "dea"]},
+            {"argv": ["process", "ready", "-b", "60", "-n", IP, "all"], "out": "READY\n"},
+            {"argv": LIST_N, "out": procs(**DEA_RUNNING)},
+        ],
+        "result": {"changed": True, "after": DEA_RUNNING},
+    },
+    {
+        "id": "start_that_changes_nothing_reports_no_change",
+        "args": {"state": "started", "roles": ["mysql"], "node": IP, "wait": False},
+        "calls": [
+            node_list(),
+            {"argv": LIST_N, "out": procs(mysql="RUNNING", dea_ng="STOPPED")},
+            dict(UNKNOWN_STATUS_J, argv=STATUS),
+            {"argv": ["start", "-n", IP, "mysql"]},
+            {"argv": LIST_N, "out": procs(mysql="RUNNING", dea_ng="STOPPED")},
+        ],
+        "result": {"changed": False, "roles_before": None},
+        "warnings": ["judging mysql by every process of 127.42.0.13", "unknown option -j"],
+    },
+    {
+        "id": "role_states_refine_undocumented_roles",
+        "args": {"state": "stopped", "roles": ["mysql"], "node": IP},
+        "flags": {"check": True, "diff": True},
+        "calls": [
+            node_list(),
+            {"argv": LIST_N, "out": procs(mysql="STOPPED", dea_ng="RUNNING")},
+            {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING", mysql="STOPPED")},
+        ],
+        "result": {"changed": False, "roles_before": {"mysql": "STOPPED"}, "roles_after": {"mysql": "STOPPED"}},
+        "no_warnings": True,
+    },
+    {
+        "id": "role_states_with_other_shape_fall_back_to_every_process",
+        "args": {"state": "stopped", "roles": ["mysql"], "node": IP},
+        "flags": {"check": True},
+        "calls": [
+            node_list(),
+            {"argv": LIST_N, "out": procs(mysql="STOPPED", dea_ng="STOPPED")},
+            {"argv": STATUS, "out": json.dumps({IP: {"mysql": "STOPPED"}})},
+        ],
+        "result": {"changed": False, "roles_before": None},
+        "warnings": ["kato status -j does not give the states of mysql on 127.42.0.13"],
+    },
+    {
+        "id": "data_services_group_expands_to_the_node_roles",
+        "args": {"state": "stopped", "roles": ["data-services"], "node": IP},
+        "calls": [
+            node_list(),
+            {"argv": LIST_N, "out": procs(mysql="RUNNING", dea_ng="RUNNING")},
+            {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING", mysql="RUNNING")},
+            {"argv": ["stop", "-n", IP, "mysql"]},
+            {"argv": LIST_N, "out": procs(mysql="STOPPED", dea_ng="RUNNING")},
+            {"argv": STATUS, "out": status(base="RUNNING", dea="RUNNING", mysql="STOPPED")},
+        ],
+        "result": {"changed": True, "acted_on": ["mysql"], "roles_before": {"mysql": "RUNNING"},
+                   "roles_after": {"mysql": "STOPPED"}},
+    },
+    # ---- failures before anything runs
+    {
+        # Observation 2: roles: [mysql] on a node without mysql ran kato stop mysql.
+        "id": "role_not_on_node_fails_before_anything_runs",
+        "args": {"state": "stopped", "roles": ["mysql"], "node": OTHER},
+        "calls": [node_list()],
+        "failed": True,
+        "msg_contains": [f"node {OTHER} does not have mysql (kato node list gives it: base, dea, router)"],
+    },
+    {
+        "id": "data_services_on_a_node_without_any_fails",
+        "args": {"state": "stopped", "roles": ["data-services"], "node": OTHER},
+        "calls": [node_list()],
+        "failed": True,
+        "msg_contains": [f"node {OTHER} does not have any of the roles of data-services (filesystem, mysql,"],
+    },
+    {
+        "id": "roles_without_node_fail_before_anything_runs",
+        "args": {"state": "stopped", "roles": ["mysql"]},
+        "calls": [],
+        "failed": True,
+        "msg_contains": ["roles mysql need node", "stackato_node_ip"],
+    },
+    {
+        "id": "node_not_listed_fails",
+        "args": {"state": "started", "node": "127.42.0.99"},
+        "calls": [node_list()],
+        "failed": True,
+        "msg_contains": ["does not list 127.42.0.99", "set node"],
     },
     {
         "id": "wait_timeout_fails_listing_processes",
-        "args": {"state": "started"},
+        "args": {"state": "started", "node": IP},
         "calls": [
-            {"argv": LIST, "out": procs(dea_ng="STOPPED")},
-            {"argv": STATUS, "out": status(dea="STOPPED")},
-            {"argv": ["start"]},
-            {"argv": READY, "rc": 1, "out": "dea_ng STARTING\n"},
+            node_list(),
+            {"argv": LIST_N, "out": procs(dea_ng="STOPPED")},
+            {"argv": ["start", "-n", IP]},
+            {"argv": READY_N, "rc": 1, "out": "dea_ng STARTING\n"},
         ],
         "failed": True,
         "msg_contains": ["not ready within wait_timeout=600", "dea_ng STARTING", "raise wait_timeout"],
@@ -194,11 +251,17 @@ CASES = [
         "args": {"state": "started"},
         "calls": [
             {"argv": LIST, "out": procs(dea_ng="STOPPED")},
-            {"argv": STATUS, "out": status(dea="STOPPED")},
             {"argv": ["start"], "rc": 1, "err": "ERROR: sudo: a password is required\n"},
         ],
         "failed": True,
         "msg_contains": ["a password is required"],
+    },
+    {
+        "id": "negative_wait_timeout_fails",
+        "args": {"state": "started", "wait_timeout": -1},
+        "calls": [],
+        "failed": True,
+        "msg_contains": ["wait_timeout=-1 is invalid"],
     },
 ]
 
@@ -208,3 +271,13 @@ def test_kato_role(case, check_case, run_module, kato):
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
     result, failed, warnings = run_module(kato_role, dict(case["args"], kato_path=kato), calls, **case.get("flags", {}))
     check_case(case, result, failed, warnings)
+    if case.get("no_warnings"):
+        assert not warnings
+
+
+def test_kato_role_refuses_root(run_module, kato, euid):
+    euid.set(0)
+    result, failed, dummy = run_module(kato_role, {"state": "restarted", "kato_path": kato}, [])
+    assert failed
+    assert "never as root" in result["msg"]
+    assert "ansible_user=stackato" in result["msg"] and "become" in result["msg"]
