@@ -13,6 +13,14 @@ description:
   - Runs C(kato node upgrade --skip-confirmation) when the node is older than the wanted version,
     retries network errors with C(--resume), and restores a C(kato) that went missing during an
     interrupted upgrade by replaying the last C(Running with command:) line of the Sentinel log.
+  - After such a recovery it reads the node's version again and, while the node is still below the
+    wanted version, goes on with the normal upgrade (kato is back). When O(version) is given, the task
+    never succeeds with the node at another version; it fails saying where the node stopped.
+  - A failure says what to do, by cause. Only a network error or an interrupted run (a node that went
+    down, kato killed) says to re-run the task to resume; a version that is not available, content that
+    O(offline) needs but that was not downloaded, missing disk space, sudo that asks for a password,
+    DEAs without room, damaged downloads and a component that failed say what to fix first. The
+    failure returns C(cause) and C(resumable).
   - Also prefetches upgrade content to a cache node (O(download_only)) and updates kato itself (O(update_kato)).
   - Run on the Core node without O(node), C(kato) upgrades the whole cluster one node at a time
     (primary last); anywhere else, or with O(node), one node.
@@ -26,7 +34,9 @@ attributes:
   check_mode:
     support: partial
     details:
-      - Predicts from C(kato node upgrade --status --json) and C(kato version).
+      - Predicts from C(kato version) and O(version); the newest available version and whether content is
+        cached come only from the optional hint of C(kato node upgrade --status --json).
+      - Without a usable hint, O(version) omitted or O(download_only=true) predicts a change, with a warning.
       - With O(update_kato=true) it cannot know whether a newer kato exists and reports no change.
   diff_mode:
     support: full
@@ -38,7 +48,8 @@ options:
   version:
     description:
       - The Stackato version to upgrade to, such as V(3.6.2). The newest available when omitted.
-      - A node at this version or newer is left alone (unless O(force=true)).
+      - A node at this version is left alone (unless O(force=true)). A node at a newer version fails the
+        task (Stackato does not downgrade), and so does a node that is not at this version after the upgrade.
     type: str
   update_kato:
     description:
@@ -73,7 +84,7 @@ options:
     type: str
   resume:
     description:
-      - When the status shows an interrupted upgrade (state V(failed), V(upgrading) or V(downloading)),
+      - When the status hint shows an interrupted upgrade (state V(failed), V(upgrading) or V(downloading)),
         continue it with C(--resume).
     type: bool
     default: true
@@ -103,6 +114,13 @@ options:
       - The directory the Sentinel command is replayed from.
     type: path
     default: /s/code/sentinel/cli
+  sentinel_config:
+    description:
+      - The Sentinel daemon configuration whose C(cache_dir) names the upgrade cache. With O(download_only=true)
+        and no usable status hint, the task reports a change when the files under that directory changed
+        (run it on the cache node).
+    type: path
+    default: /s/code/sentinel/daemon/config/config.yml
   kato_code_dirs:
     description:
       - Directories of kato's code. Their files (names, sizes, modification times) and the kato executable
@@ -112,6 +130,11 @@ options:
     elements: path
     default: [/s/code/kato, /s/code/stackato-kato]
 notes:
+  - "Reads: C(kato version) and C(kato node version <node>) [doc] (the version inside any text); the usage of
+    C(kato node upgrade) [doc]; C(/s/logs/sentinel-cli.log) and C(/s/code/sentinel/cli) [doc] for the recovery;
+    C(cache_dir) of the Sentinel daemon configuration [doc]. C(kato node upgrade --status --json) is [ours]
+    (its form is not documented): only a hint, used when it parses, ignored when kato refuses it or prints
+    another form."
   - Proxy settings come from the task's C(environment) (C(http_proxy), C(https_proxy)); kato downloads through them.
   - Put the cluster into maintenance mode before upgrading (M(stackato.cluster.kato_config)) and run
     C(kato restart) on every node afterwards (M(stackato.cluster.kato_role)).
@@ -174,10 +197,25 @@ stdout_lines_tail:
   elements: str
   sample: ["Upgrading component router2g", "Node 127.0.0.1 upgraded to 3.6.2"]
 status:
-  description: The upgrade status after the task (C(kato node upgrade --status --json)), or before it in check mode.
+  description:
+    - The upgrade status hint after the task (C(kato node upgrade --status --json)), or before it in check mode.
+    - Only the keys kato printed in the known form; V({}) when kato refused the option or printed another form.
   returned: success
   type: dict
   sample: {"node": "127.42.0.11", "version": "3.6.2", "available": "3.6.2", "state": "done", "step": null, "cached": true}
+cause:
+  description:
+    - Why the task failed, when C(kato node upgrade) failed or the node did not reach O(version)
+      (V(network), V(interrupted), V(version_unavailable), V(offline_content_missing), V(disk_space), V(sudo),
+      V(dea_capacity), V(validation), V(unknown_node), V(component), V(target_not_reached), V(unknown)).
+  returned: failure
+  type: str
+  sample: component
+resumable:
+  description: Whether re-running the task resumes the upgrade (V(true) only for V(network) and V(interrupted)).
+  returned: failure
+  type: bool
+  sample: false
 """
 
 import hashlib
@@ -195,12 +233,141 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     StackatoVersion,
     cmd_to_str,
     fail_from_error,
+    parse_json_output,
+    strip_noise,
 )
 
-NETWORK_ERROR_RE = re.compile(r"network|connection reset|timed out|could not resolve|resumed", re.IGNORECASE)
 INTERRUPTED_STATES = ("failed", "upgrading", "downloading")
+STATUS_STATES = ("idle", "downloading", "downloaded", "upgrading", "failed", "done")
 RUNNING_WITH = "Running with command:"
 TAIL_LINES = 20
+# A replay that restores kato but leaves the node short of the target is followed by a normal
+# upgrade; kato going missing again and again is not chased forever.
+MAX_RECOVERIES = 2
+CACHE_DIR_RE = re.compile(r"""^cache_dir[ \t]*:[ \t]*(?P<value>[^#\n]*?)[ \t]*(?:#.*)?$""")
+
+# Why kato node upgrade failed, read from its ERROR lines: (cause, pattern, whether a resume is
+# what helps, what to do). First match wins: the specific causes come before "network" and
+# "interrupted", whose words also appear in kato's generic wrap-up line of a cluster run
+# ("upgrade of node <ip> failed (exit 1); fix the cause and resume with ...").
+FAILURE_CAUSES = (
+    ("version_unavailable",
+     r"not available for upgrade|unknown (?:stackato )?version|not a version|no upgrade path|cannot downgrade",
+     False,
+     "Choose a version kato offers (the error lists them) or leave version out for the newest; in-place upgrades "
+     "start at 3.4.1 and never downgrade. Nothing was interrupted: run this task again with that version"),
+    ("offline_content_missing",
+     r"\boffline\b|downloaded first|must be downloaded|--skip-download given|not in the local cache",
+     False,
+     "Download the upgrade content first: run this module with download_only=true and cache_ip set to the cache node "
+     "(kato node upgrade --download-only --cache-ip <core node IP>), then run this task again"),
+    ("disk_space",
+     r"disk space|no space left",
+     False,
+     "Free disk space first (7 GB on every node, 10 GB on the cache node; stackato.cluster.sentinel_cache moves "
+     "the cache to a larger disk), then run this task again"),
+    ("sudo",
+     r"sudo requires a password|password for (?:user )?stackato|no tty present|terminal is required",
+     False,
+     "Configure passwordless sudo for the stackato user first (the upgrade guide's /etc/sudoers.d/nopasswd), "
+     "then run this task again"),
+    ("dea_capacity",
+     r"cannot retire|was not retired|cannot run its app instances|not enough memory|lack the memory",
+     False,
+     "Make room first: add a DEA node (or scale apps down) so that this DEA's app instances fit on the other DEAs, "
+     "then run this task again"),
+    ("validation",
+     r"validation failed|sha256 mismatch|checksum|corrupt",
+     False,
+     "The upgrade content is damaged: download it again first (download_only=true with cache_ip, or a run "
+     "without offline), then run this task again"),
+    ("unknown_node",
+     r"not part of this cluster|unknown node|no such node",
+     False,
+     "Set node to an address that kato node list shows, then run this task again"),
+    ("component",
+     r"component \S+ failed|failed to upgrade",
+     False,
+     "Fix what made the component fail first (its log under /s/logs and /s/logs/sentinel-cli.log), then run "
+     "this task again"),
+    ("network",
+     r"network|connection (?:reset|refused|closed)|timed out|could not resolve|name resolution|not reachable|"
+     r"unreachable|proxy|temporary failure",
+     True,
+     "The upgrade can be resumed: restore access to the upstream hosts (check http_proxy and https_proxy in the "
+     "task environment, or prefetch with download_only and cache_ip), then re-run this task with resume=true "
+     "(the default; it passes --resume)"),
+    ("interrupted",
+     r"went down|interrupted|killed|terminated|signal|\(exit (?:130|137|143)\)",
+     True,
+     "The upgrade was interrupted: once the node is up, re-run this task with resume=true (the default) to resume "
+     "it (--resume)"),
+)
+UNKNOWN_CAUSE = ("unknown", None, False,
+                 "Fix the cause shown first (details in /s/logs/sentinel-cli.log on the node), then run this task again")
+_CAUSE_RES = [(cause, re.compile(pattern, re.IGNORECASE), resumable, advice)
+              for cause, pattern, resumable, advice in FAILURE_CAUSES]
+
+
+def classify_failure(stdout, stderr, rc=None):
+    """Why kato node upgrade failed: {cause, resumable, advice, reason} from its output and exit code.
+
+    Reads kato's ERROR lines when there are any (in cluster mode the output also carries earlier,
+    recovered errors of other nodes), else the whole output. ``reason`` is the line that decided.
+    """
+    lines = [line.strip() for line in (stderr + "\n" + stdout).splitlines() if line.strip()]
+    errors = [line for line in lines if line.upper().startswith(("ERROR", "FATAL"))]
+    candidates = errors or lines
+    for cause, regex, resumable, advice in _CAUSE_RES:
+        for line in candidates:
+            if regex.search(line):
+                return {"cause": cause, "resumable": resumable, "advice": advice, "reason": line[-300:]}
+    reason = (errors[0] if errors else (lines[-1] if lines else "no output"))[-300:]
+    if rc is not None and (rc < 0 or rc in (130, 137, 143)):
+        cause, dummy, resumable, advice = FAILURE_CAUSES[-1]
+        return {"cause": cause, "resumable": resumable, "advice": advice, "reason": reason}
+    cause, dummy, resumable, advice = UNKNOWN_CAUSE
+    return {"cause": cause, "resumable": resumable, "advice": advice, "reason": reason}
+
+
+def parse_status_hint(text):
+    """The usable facts of ``kato node upgrade --status --json`` output ([ours]), {} when there are none.
+
+    Only a hint: the JSON keys node, version, available, state, step, cached, or ``Key: value``
+    lines with those keys; values that do not look right are dropped.
+    """
+    try:
+        data = parse_json_output(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        data = {}
+        for line in strip_noise(text):
+            key, sep, value = line.partition(":")
+            if sep:
+                data[key.strip().lower()] = value.strip()
+    hint = {}
+    state = data.get("state")
+    if isinstance(state, str) and state.strip().lower() in STATUS_STATES:
+        hint["state"] = state.strip().lower()
+    for key in ("version", "available"):
+        value = data.get(key)
+        try:
+            hint[key] = str(StackatoVersion(value))
+        except ValueError:
+            pass
+    cached = data.get("cached")
+    if isinstance(cached, bool):
+        hint["cached"] = cached
+    elif isinstance(cached, str) and cached.strip().lower() in ("yes", "true", "no", "false"):
+        hint["cached"] = cached.strip().lower() in ("yes", "true")
+    if not hint:
+        return {}
+    for key in ("node", "step"):
+        value = data.get(key)
+        if value is None or isinstance(value, str):
+            hint[key] = None if value in (None, "", "-") else value
+    return hint
 
 
 def last_sentinel_command(log_path):
@@ -218,28 +385,52 @@ def last_sentinel_command(log_path):
     return None
 
 
-def kato_fingerprint(kato_path, code_dirs):
-    """A digest of the kato executable and kato's code trees, to tell whether a self-update changed kato."""
+def tree_fingerprint(files, dirs):
+    """A digest of files (content and modification time) and directory trees (names, sizes, modification times)."""
     digest = hashlib.sha256()
-    real = os.path.realpath(kato_path)
-    if os.path.isfile(real):
-        digest.update(f"{real}\0{os.stat(real).st_mtime_ns}\n".encode())
-        with open(real, "rb") as handle:
-            digest.update(handle.read())
-    for code_dir in code_dirs:
-        if not os.path.isdir(code_dir):
+    for path in files:
+        real = os.path.realpath(path)
+        if os.path.isfile(real):
+            digest.update(f"{real}\0{os.stat(real).st_mtime_ns}\n".encode())
+            with open(real, "rb") as handle:
+                digest.update(handle.read())
+    for tree in dirs:
+        if not os.path.isdir(tree):
             continue
-        digest.update(f"{code_dir}\n".encode())
-        for root, dirs, files in os.walk(code_dir):
-            dirs.sort()
-            for name in sorted(files):
+        digest.update(f"{tree}\n".encode())
+        for root, subdirs, names in os.walk(tree):
+            subdirs.sort()
+            for name in sorted(names):
                 path = os.path.join(root, name)
                 try:
                     stat = os.lstat(path)
                 except OSError:
                     continue
-                digest.update(f"{os.path.relpath(path, code_dir)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+                digest.update(f"{os.path.relpath(path, tree)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def kato_fingerprint(kato_path, code_dirs):
+    """A digest of the kato executable and kato's code trees, to tell whether a self-update changed kato."""
+    return tree_fingerprint([kato_path], code_dirs)
+
+
+def sentinel_cache_dir(config_path):
+    """cache_dir of the Sentinel daemon configuration (the documented key), None when it cannot be read."""
+    try:
+        with open(config_path, encoding="utf-8", errors="replace") as config:
+            for line in config:
+                match = CACHE_DIR_RE.match(line.rstrip("\r\n"))
+                if match:
+                    return match.group("value").strip().strip("'\"") or None
+    except OSError:
+        return None
+    return None
+
+
+def newer(left, right):
+    """Whether version left is newer than right (numerically)."""
+    return StackatoVersion(left) > StackatoVersion(right)
 
 
 class Upgrade:
@@ -250,6 +441,7 @@ class Upgrade:
         self.started = time.monotonic()
         self.attempts = 0
         self.recovered = False
+        self.replayed = None
         self.tail = []
 
     def remaining(self):
@@ -263,8 +455,17 @@ class Upgrade:
         return ["--node", self.params["node"]] if self.params["node"] else []
 
     def status(self):
-        data = self.client.run_json("node", "upgrade", "--status", "--json", *self.node_args())
-        return data if isinstance(data, dict) else {}
+        """kato node upgrade --status --json ([ours]) as an optional hint: {} when kato refuses or prints something else."""
+        argv = self.client.argv(["node", "upgrade", "--status", "--json"] + self.node_args())
+        try:
+            rc, stdout, dummy = self.client.run_argv(argv, check_rc=False, timeout=min(self.remaining(), 300))
+        except KatoError as exc:
+            self.module.debug(f"no upgrade status hint: {exc.msg}")
+            return {}
+        hint = parse_status_hint(stdout) if rc == 0 else {}
+        if not hint:
+            self.module.debug(f"no upgrade status hint: {cmd_to_str(argv)} exited {rc} without a usable status")
+        return hint
 
     def upgrade_args(self, resume):
         params = self.params
@@ -308,44 +509,51 @@ class Upgrade:
                             f"restore kato by hand (reinstall the stackato-kato package)", cmd=cmd_to_str(argv),
                             rc=0, stdout=stdout)
         self.recovered = True
+        self.replayed = command
 
     def run(self, resume_first):
+        """Run kato node upgrade, retrying network errors. Returns True when kato went missing and was restored."""
         delay = self.params["retry_delay"]
         for attempt in range(1, self.params["retries"] + 2):
-            self.attempts = attempt
+            self.attempts += 1
             argv = self.client.argv(self.upgrade_args(resume_first or attempt > 1))
             try:
                 rc, stdout, stderr = self.client.run_argv(argv, check_rc=False, timeout=self.remaining())
             except KatoError as exc:
                 if exc.extra.get("timed_out"):
-                    exc.msg += "; the upgrade may still be running: check kato node upgrade --status"
+                    exc.msg += ("; the upgrade may still be running: check kato node upgrade --status, and once it has "
+                                "stopped re-run this task to resume it")
                 raise
             self.tail = stdout.splitlines()[-TAIL_LINES:]
             if rc == 0:
-                return
+                return False
             if not self.client.exists():
                 self.recover()
-                return
-            errors = [line.strip() for line in (stderr + "\n" + stdout).splitlines()
-                      if line.strip().upper().startswith("ERROR")]
-            reason = errors[0] if errors else (stderr or stdout).strip()[-300:]
-            # Classify by kato's ERROR lines when there are any: in cluster mode the output also
-            # carries earlier, recovered network errors of other nodes.
-            network = NETWORK_ERROR_RE.search("\n".join(errors) if errors else stdout + "\n" + stderr)
-            if network and attempt <= self.params["retries"]:
-                self.module.log(f"kato node upgrade: network error, retrying with --resume in {delay}s: {reason}")
+                return True
+            failure = classify_failure(stdout, stderr, rc)
+            if failure["cause"] == "network" and attempt <= self.params["retries"]:
+                self.module.log(f"kato node upgrade: network error, retrying with --resume in {delay}s: "
+                                f"{failure['reason']}")
                 time.sleep(min(delay, self.remaining()))
                 delay *= 2
                 continue
-            if network:
-                msg = (f"kato node upgrade failed with a network error after {attempt} attempt(s): {reason}. "
-                       f"The upgrade can be resumed: restore access to the upstream hosts (check http_proxy and "
-                       f"https_proxy in the task environment, or prefetch with download_only and cache_ip), then "
-                       f"re-run this task with resume=true (it passes --resume)")
+            if failure["cause"] == "network":
+                msg = f"kato node upgrade failed with a network error after {attempt} attempt(s): {failure['reason']}."
             else:
-                msg = (f"kato node upgrade failed (rc={rc}): {reason}. Fix the cause, then re-run this task with "
-                       f"resume=true (the default) to resume the interrupted upgrade with --resume")
-            raise KatoError(msg, cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr, attempts=attempt)
+                msg = f"kato node upgrade failed (rc={rc}): {failure['reason']}."
+            raise KatoError(f"{msg} {failure['advice']}", cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
+                            attempts=self.attempts, cause=failure["cause"], resumable=failure["resumable"])
+        return False  # not reached: the last attempt returns or raises
+
+
+def mode_of(params):
+    return "update_kato" if params["update_kato"] else "download_only" if params["download_only"] else "upgrade"
+
+
+def refuse_newer(version_before, wanted):
+    raise KatoError(f"the node is at {version_before}, newer than version={wanted}; Stackato does not downgrade: "
+                    f"set version to {version_before} (or leave it out)", version_before=version_before,
+                    version_after=version_before)
 
 
 def plan(module, version_before, status):
@@ -353,26 +561,95 @@ def plan(module, version_before, status):
     params = module.params
     interrupted = status.get("state") in INTERRUPTED_STATES
     resume_first = params["resume"] and interrupted
-    if params["update_kato"]:
+    mode = mode_of(params)
+    if mode == "update_kato":
         return True, resume_first, version_before
-    if params["download_only"]:
-        wanted = params["version"] or status.get("available")
-        cached = bool(status.get("cached")) and (not params["version"] or status.get("available") == wanted)
+    if mode == "download_only":
+        if "cached" not in status:
+            return True, False, version_before   # no hint: kato skips what its cache already has
+        cached = status["cached"] and (not params["version"] or status.get("available") == params["version"])
         return params["force"] or not cached, False, version_before
     target = params["version"] or status.get("available")
+    if params["version"] and version_before and newer(version_before, params["version"]) and not params["force"]:
+        refuse_newer(version_before, params["version"])
     if params["force"] or not target or not version_before or interrupted:
-        return True, resume_first, target or version_before
-    try:
-        newer = StackatoVersion(target) > StackatoVersion(version_before)
-    except ValueError as exc:
-        module.fail_json(msg=f"cannot compare versions: {exc}; give version as digits and dots, such as 3.6.2")
-    if not newer and StackatoVersion(target) < StackatoVersion(version_before):
-        module.warn(f"the node is at {version_before}, newer than {target}; nothing to do")
-    return newer, resume_first, target if newer else version_before
+        return True, resume_first, target
+    needed = newer(target, version_before)
+    return needed, resume_first, target if needed else version_before
+
+
+def check_mode_result(module, result, status):
+    """Predict without running kato node upgrade."""
+    params = module.params
+    needed, dummy, predicted = plan(module, result["version_before"], status)
+    mode = mode_of(params)
+    if mode == "update_kato":
+        module.warn("check mode cannot tell whether a newer kato is available; reporting no change")
+        changed = False
+    elif mode == "download_only":
+        if "cached" not in status:
+            module.warn("check mode cannot tell whether the upgrade content is already cached: kato node upgrade "
+                        "--status --json gave no usable status; predicting a download")
+        changed = needed
+    elif predicted is None:
+        module.warn("check mode cannot tell the newest version: kato node upgrade --status --json gave no usable "
+                    "status; give version for a prediction; predicting an upgrade")
+        changed = True
+    else:
+        changed = needed and (predicted != result["version_before"] or params["force"])
+    result.update(changed=changed, version_after=predicted, status=status)
+
+
+def upgrade_to_target(module, client, upgrade, result, status):
+    """Run the upgrade; after a recovery of kato, go on to the target (kato is back). Returns the status after.
+
+    Fails when a version was asked for and the node is not at it in the end.
+    """
+    params = module.params
+    wanted = params["version"] or status.get("available")
+    if upgrade.recovered:   # kato was missing at the start and the replay restored it
+        current = client.version(params["node"])
+        needed = not wanted or StackatoVersion(current) < StackatoVersion(wanted)
+        resume_first = params["resume"] and status.get("state") in INTERRUPTED_STATES
+    else:
+        current = result["version_before"]
+        needed, resume_first, dummy = plan(module, current, status)
+    stale = False   # whether kato ran since status was read
+    recoveries = 0
+    while needed:
+        came_back = upgrade.run(resume_first)
+        current = client.version(params["node"])
+        stale = True
+        if not came_back:
+            break
+        recoveries += 1
+        if recoveries > MAX_RECOVERIES:
+            break
+        if params["version"] and not StackatoVersion(current) < StackatoVersion(params["version"]):
+            break
+        status, stale = upgrade.status(), False
+        wanted = params["version"] or status.get("available")
+        if wanted and not StackatoVersion(current) < StackatoVersion(wanted):
+            break
+        module.log(f"kato was restored by replaying '{upgrade.replayed}' but the node is at {current}; "
+                   f"going on with the upgrade to {wanted or 'the newest version'}")
+        resume_first = params["resume"] and status.get("state") in INTERRUPTED_STATES
+    result["version_after"] = current
+    if params["version"] and StackatoVersion(current) != StackatoVersion(params["version"]):
+        how = (f" (kato went missing and was restored by replaying '{upgrade.replayed}')" if upgrade.recovered else "")
+        raise KatoError(
+            f"the upgrade did not reach version={params['version']}: the node is at {current} after "
+            f"{upgrade.attempts} run(s) of kato node upgrade{how}. Find out why it stopped in /s/logs/sentinel-cli.log "
+            f"(and kato node upgrade --status), fix that, then run this task again",
+            changed=upgrade.recovered or result["version_before"] != current, version_before=result["version_before"],
+            version_after=current, recovered=upgrade.recovered, attempts=upgrade.attempts, stdout_lines_tail=upgrade.tail,
+            cause="target_not_reached", resumable=False)
+    return upgrade.status() if stale else status
 
 
 def run_module(module, client):
     params = module.params
+    mode = mode_of(params)
     upgrade = Upgrade(module, client)
     result = {"changed": False, "recovered": False, "attempts": 0, "version_before": None}
     missing = not client.exists()
@@ -389,29 +666,36 @@ def run_module(module, client):
         result["version_before"] = client.version(params["node"])
 
     status = upgrade.status()
-    fingerprint = kato_fingerprint(client.kato_path, params["kato_code_dirs"]) if params["update_kato"] else None
-    needed, resume_first, predicted = (False, False, result["version_before"]) if missing else \
-        plan(module, result["version_before"], status)
-
     if module.check_mode:
-        result["version_after"] = predicted
-        if params["update_kato"]:
-            module.warn("check mode cannot tell whether a newer kato is available; reporting no change")
-            needed = False
-        result["changed"] = needed and (params["download_only"] or params["update_kato"] or
-                                        predicted != result["version_before"] or params["force"])
+        check_mode_result(module, result, status)
+    elif mode == "upgrade":
+        status = upgrade_to_target(module, client, upgrade, result, status)
+        result["changed"] = upgrade.recovered or result["version_before"] != result["version_after"]
     else:
+        fingerprint = kato_fingerprint(client.kato_path, params["kato_code_dirs"]) if mode == "update_kato" else None
+        cache_dir = sentinel_cache_dir(params["sentinel_config"]) if mode == "download_only" else None
+        cache_before = tree_fingerprint([], [cache_dir]) if cache_dir and os.path.isdir(cache_dir) else None
+        needed = not missing and plan(module, result["version_before"], status)[0]
         if needed:
-            upgrade.run(resume_first)
-        result["version_after"] = client.version(params["node"])
-        after = upgrade.status()
-        if params["update_kato"]:
+            upgrade.run(params["resume"] and status.get("state") in INTERRUPTED_STATES)
+        result["version_after"] = client.version(params["node"]) if needed or missing else result["version_before"]
+        after = upgrade.status() if needed else status
+        if missing:
+            result["changed"] = True   # kato was restored
+        elif mode == "update_kato":
             result["changed"] = kato_fingerprint(client.kato_path, params["kato_code_dirs"]) != fingerprint
-        elif params["download_only"]:
+        elif "cached" in status and "cached" in after:
             result["changed"] = (status.get("cached"), status.get("available")) != \
                 (after.get("cached"), after.get("available"))
+        elif cache_before is not None:
+            result["changed"] = tree_fingerprint([], [cache_dir]) != cache_before
         else:
-            result["changed"] = upgrade.recovered or result["version_before"] != result["version_after"]
+            result["changed"] = needed
+            if needed:
+                where = cache_dir or f"cache_dir of {params['sentinel_config']}"
+                module.warn(f"cannot tell whether the download added content: kato node upgrade --status --json gave "
+                            f"no usable status and the Sentinel cache directory ({where}) is not on this node; "
+                            f"run download_only on the cache node to know")
         status = after
 
     result.update(
@@ -441,6 +725,7 @@ def main():
         timeout={"type": "int", "default": 7200},
         sentinel_log={"type": "path", "default": "/s/logs/sentinel-cli.log"},
         sentinel_cli_dir={"type": "path", "default": "/s/code/sentinel/cli"},
+        sentinel_config={"type": "path", "default": "/s/code/sentinel/daemon/config/config.yml"},
         kato_code_dirs={"type": "list", "elements": "path", "default": ["/s/code/kato", "/s/code/stackato-kato"]},
     )
     module = AnsibleModule(

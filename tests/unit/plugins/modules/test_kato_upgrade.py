@@ -57,22 +57,31 @@ CASES = [
         "calls": [
             {"argv": ["version"], "out": "3.6.2  \nWARNING: patches available\n"},
             {"argv": STATUS, "out": status("3.6.2", state="done")},
-            {"argv": ["version"], "out": "3.6.2\n"},
-            {"argv": STATUS, "out": status("3.6.2", state="done")},
         ],
         "result": {"changed": False, "attempts": 0, "version_after": "3.6.2"},
     },
     {
         "id": "version_compare_is_numeric",
+        "args": {"version": "3.10.0"},
+        "calls": [
+            {"argv": ["version"], "out": "3.6.2\n"},
+            {"argv": STATUS, "out": status("3.6.2", "3.10.0")},
+            {"argv": ["node", "upgrade", "--version", "3.10.0", "--skip-confirmation"]},
+            {"argv": ["version"], "out": "3.10.0\n"},
+            {"argv": STATUS, "out": status("3.10.0", "3.10.0", state="done")},
+        ],
+        "result": {"changed": True, "attempts": 1, "version_after": "3.10.0"},
+    },
+    {
+        "id": "node_newer_than_version_fails",
         "args": {"version": "3.6.2"},
         "calls": [
             {"argv": ["version"], "out": "3.10.0\n"},
             {"argv": STATUS, "out": status("3.10.0", "3.10.0")},
-            {"argv": ["version"], "out": "3.10.0\n"},
-            {"argv": STATUS, "out": status("3.10.0", "3.10.0")},
         ],
-        "result": {"changed": False, "attempts": 0},
-        "warnings": ["newer than 3.6.2"],
+        "failed": True,
+        "msg_contains": ["the node is at 3.10.0, newer than version=3.6.2", "does not downgrade"],
+        "result": {"version_after": "3.10.0"},
     },
     {
         "id": "check_mode_predicts",
@@ -157,8 +166,9 @@ CASES = [
             {"argv": UPGRADE_362, "rc": 1, "out": "step 4\n", "err": "ERROR: component router2g failed to upgrade\n"},
         ],
         "failed": True,
-        "msg_contains": ["component router2g failed to upgrade", "--resume"],
-        "result": {"rc": 1, "stdout": "step 4\n"},
+        "msg_contains": ["component router2g failed to upgrade", "Fix what made the component fail first"],
+        "msg_lacks": ["resume"],
+        "result": {"rc": 1, "stdout": "step 4\n", "cause": "component", "resumable": False},
         "sleeps": [],
     },
     {
@@ -171,7 +181,9 @@ CASES = [
              "err": "ERROR: upgrade of node 127.42.0.13 failed (exit 137)\n"},
         ],
         "failed": True,
-        "msg_contains": ["failed (rc=1): ERROR: upgrade of node 127.42.0.13 failed (exit 137)"],
+        "msg_contains": ["failed (rc=1): ERROR: upgrade of node 127.42.0.13 failed (exit 137)",
+                         "re-run this task with resume=true"],
+        "result": {"cause": "interrupted", "resumable": True},
         "sleeps": [],
     },
     {
@@ -191,8 +203,6 @@ CASES = [
         "id": "download_only_already_cached",
         "args": {"version": "3.6.2", "download_only": True, "cache_ip": "127.42.0.11"},
         "calls": [
-            {"argv": ["version"], "out": "3.4.2\n"},
-            {"argv": STATUS, "out": status(state="downloaded", cached=True)},
             {"argv": ["version"], "out": "3.4.2\n"},
             {"argv": STATUS, "out": status(state="downloaded", cached=True)},
         ],
@@ -227,7 +237,8 @@ def sentinel(tmp_path):
     cli = tmp_path / "sentinel" / "cli"
     (cli / "bin").mkdir(parents=True)
     log = tmp_path / "sentinel-cli.log"
-    return {"sentinel_log": str(log), "sentinel_cli_dir": str(cli), "kato_code_dirs": [str(tmp_path / "code" / "kato")]}
+    return {"sentinel_log": str(log), "sentinel_cli_dir": str(cli), "kato_code_dirs": [str(tmp_path / "code" / "kato")],
+            "sentinel_config": str(tmp_path / "sentinel" / "daemon" / "config.yml")}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -236,6 +247,8 @@ def test_kato_upgrade(case, check_case, run_module, kato, sentinel, sleeps):
     args = dict(case["args"], kato_path=kato, **sentinel)
     result, failed, warnings = run_module(kato_upgrade, args, calls, **case.get("flags", {}))
     check_case(case, result, failed, warnings)
+    for text in case.get("msg_lacks", []):
+        assert text not in result["msg"].lower()
     if "sleeps" in case:
         assert sleeps == case["sleeps"]
 
@@ -307,7 +320,6 @@ def test_missing_kato_before_run_is_recovered(run_module, kato, sentinel, sleeps
          "cwd": cli, "side_effect": lambda: os.rename(kato + ".away", kato)},
         {"argv": [kato] + STATUS, "out": status("3.6.2", state="done")},
         {"argv": [kato, "version"], "out": "3.6.2\n"},
-        {"argv": [kato] + STATUS, "out": status("3.6.2", state="done")},
     ]
     result, failed, dummy = run_module(kato_upgrade, dict(kato_path=kato, **sentinel), calls)
     assert not failed, result
@@ -364,3 +376,354 @@ def test_last_sentinel_command(tmp_path, text, command):
     log.write_text(text)
     assert kato_upgrade.last_sentinel_command(str(log)) == command
     assert kato_upgrade.last_sentinel_command(str(tmp_path / "missing.log")) is None
+
+
+# ---- observation 6: after the missing-kato replay, go on to the target or fail saying so ----------
+
+def write_log(sentinel, line=LOG_LINE):
+    with open(sentinel["sentinel_log"], "w") as log:
+        log.write(line)
+
+
+def kato_remover(kato):
+    text = open(kato).read()
+
+    def remove():
+        os.unlink(kato)
+
+    def restore():
+        with open(kato, "w") as handle:
+            handle.write(text)
+        os.chmod(kato, 0o755)
+
+    return remove, restore
+
+
+REPLAY_342 = "INFO  Sentinel::CLI : Running with command: bin/sentinel upgrade 3.4.2 127.0.0.1 --skip-download\n"
+
+
+def replay(sentinel, version="3.4.2", **kwargs):
+    cli = sentinel["sentinel_cli_dir"]
+    return dict({"argv": [os.path.join(cli, "bin/sentinel"), "upgrade", version, "127.0.0.1", "--skip-download"],
+                 "cwd": cli}, **kwargs)
+
+
+def test_replay_left_below_target_goes_on_to_the_target(run_module, kato, sentinel, sleeps):
+    """Observation 6: the replay restored kato but left 3.4.2; the module upgrades on to 3.6.2."""
+    write_log(sentinel, REPLAY_342)
+    remove, restore = kato_remover(kato)
+    calls = [
+        {"argv": [kato, "version"], "out": "3.4.1\n"},
+        {"argv": [kato] + STATUS, "out": status("3.4.1")},
+        {"argv": [kato] + UPGRADE_362, "rc": 137, "out": "Installing stackato-kato\n", "side_effect": remove},
+        replay(sentinel, out="Node 127.0.0.1 upgraded to 3.4.2\n", side_effect=restore),
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": status("3.4.2", state="done")},
+        {"argv": [kato] + UPGRADE_362, "out": "Node 127.0.0.1 upgraded to 3.6.2\n"},
+        {"argv": [kato, "version"], "out": "3.6.2\n"},
+        {"argv": [kato] + STATUS, "out": status("3.6.2", state="done")},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert not failed, result
+    assert result["recovered"] is True and result["changed"] is True
+    assert (result["version_before"], result["version_after"]) == ("3.4.1", "3.6.2")
+    assert result["attempts"] == 2
+
+
+def test_missing_at_start_replay_below_target_goes_on_without_status(run_module, kato, sentinel, sleeps):
+    """kato missing at the start, the replay leaves 3.4.2, no usable status: the normal upgrade follows."""
+    write_log(sentinel, REPLAY_342)
+    os.rename(kato, kato + ".away")
+    calls = [
+        replay(sentinel, side_effect=lambda: os.rename(kato + ".away", kato)),
+        {"argv": [kato] + STATUS, "rc": 1, "err": "ERROR: unknown option --json\n"},
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.4.2\n"},
+        {"argv": [kato] + UPGRADE_362, "out": "Node 127.0.0.1 upgraded to 3.6.2\n"},
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.6.2\n"},
+        {"argv": [kato] + STATUS, "rc": 1, "err": "ERROR: unknown option --json\n"},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert not failed, result
+    assert result["recovered"] is True and result["version_after"] == "3.6.2" and result["status"] == {}
+
+
+def test_replay_then_upgrade_still_short_fails_saying_so(run_module, kato, sentinel, sleeps):
+    """Never a success with version_after != version: the module says it did not get there."""
+    write_log(sentinel, REPLAY_342)
+    os.rename(kato, kato + ".away")
+    calls = [
+        replay(sentinel, side_effect=lambda: os.rename(kato + ".away", kato)),
+        {"argv": [kato] + STATUS, "out": status("3.4.2", state="failed")},
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + RESUME_362, "out": "Node 127.0.0.1 upgraded to 3.6.0\n"},
+        {"argv": [kato, "version"], "out": "3.6.0\n"},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert failed
+    assert "did not reach version=3.6.2: the node is at 3.6.0" in result["msg"]
+    assert "restored by replaying 'bin/sentinel upgrade 3.4.2 127.0.0.1 --skip-download'" in result["msg"]
+    assert result["version_after"] == "3.6.0" and result["version_before"] is None
+    assert result["recovered"] is True and result["changed"] is True
+    assert result["cause"] == "target_not_reached" and result["resumable"] is False
+
+
+def test_replay_only_is_not_a_success_below_target(run_module, kato, sentinel, sleeps):
+    """The observed case: kato comes back, the node stays at 3.4.2, and the upgrade to 3.6.2 fails."""
+    write_log(sentinel, REPLAY_342)
+    remove, restore = kato_remover(kato)
+    calls = [
+        {"argv": [kato, "version"], "out": "3.4.1\n"},
+        {"argv": [kato] + STATUS, "out": status("3.4.1")},
+        {"argv": [kato] + UPGRADE_362, "rc": 137, "side_effect": remove},
+        replay(sentinel, side_effect=restore),
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": status("3.4.2", state="done")},
+        {"argv": [kato] + UPGRADE_362, "rc": 1,
+         "err": "ERROR: version 3.6.2 is not available for upgrade (available: 3.4.2)\n"},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert failed
+    assert "not available for upgrade" in result["msg"] and "Choose a version kato offers" in result["msg"]
+    assert result["cause"] == "version_unavailable"
+
+
+def test_kato_missing_again_and_again_is_not_chased_forever(run_module, kato, sentinel, sleeps):
+    write_log(sentinel, REPLAY_342)
+    remove, restore = kato_remover(kato)
+    calls = [{"argv": [kato, "version"], "out": "3.4.1\n"}, {"argv": [kato] + STATUS, "out": status("3.4.1")}]
+    for dummy in range(kato_upgrade.MAX_RECOVERIES + 1):
+        calls += [
+            {"argv": [kato] + UPGRADE_362, "rc": 137, "side_effect": remove},
+            replay(sentinel, side_effect=restore),
+            {"argv": [kato, "version"], "out": "3.4.2\n"},
+        ]
+        if dummy < kato_upgrade.MAX_RECOVERIES:
+            calls.append({"argv": [kato] + STATUS, "out": status("3.4.2", state="done")})
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert failed and "did not reach version=3.6.2: the node is at 3.4.2" in result["msg"]
+    assert result["attempts"] == kato_upgrade.MAX_RECOVERIES + 1
+
+
+def test_exit_zero_below_target_fails(run_module, kato, sentinel, sleeps):
+    calls = [
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": status()},
+        {"argv": [kato] + UPGRADE_362, "out": "nothing to do\n"},
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert failed and "did not reach version=3.6.2: the node is at 3.4.2" in result["msg"]
+    assert result["changed"] is False and "replaying" not in result["msg"]
+
+
+# ---- observation 7: the [ours] status is only a hint; failure messages by cause -----------------
+
+DOCUMENTED_STATUS = json.dumps({"ip": "127.42.0.11", "current_version": "3.4.2", "latest_version": "3.6.2",
+                                "status": "idle", "current_step": None, "download_cached": False}) + "\n"
+
+
+@pytest.mark.parametrize("status_call", [
+    {"rc": 1, "err": "ERROR: unknown option --json\nUsage: kato node upgrade [options]\n"},
+    {"out": DOCUMENTED_STATUS},
+    {"out": "Upgrade status of node 127.42.0.11\n  installed version:  3.4.2\n"},
+    {"out": ""},
+], ids=["refused", "documented_json", "documented_text", "empty"])
+def test_upgrade_works_without_the_status(run_module, kato, sentinel, sleeps, status_call):
+    calls = [
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.4.2\n"},
+        dict(status_call, argv=[kato] + STATUS),
+        {"argv": [kato] + UPGRADE_362, "out": "Node 127.0.0.1 upgraded to 3.6.2\n"},
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.6.2\n"},
+        dict(status_call, argv=[kato] + STATUS),
+    ]
+    result, failed, warnings = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert not failed, result
+    assert result["changed"] is True and result["status"] == {} and warnings == []
+    assert (result["version_before"], result["version_after"]) == ("3.4.2", "3.6.2")
+
+
+def test_up_to_date_without_the_status(run_module, kato, sentinel, sleeps):
+    calls = [
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.6.2\n"},
+        {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert not failed and result["changed"] is False and result["attempts"] == 0
+
+
+def test_latest_without_the_status_lets_kato_decide(run_module, kato, sentinel, sleeps):
+    calls = [
+        {"argv": [kato, "version"], "out": "3.6.2\n"},
+        {"argv": [kato] + STATUS, "rc": 2, "err": "unknown option\n"},
+        {"argv": [kato] + UPGRADE, "out": "Node 127.42.0.11 is already at version 3.6.2\n"},
+        {"argv": [kato, "version"], "out": "3.6.2\n"},
+        {"argv": [kato] + STATUS, "rc": 2, "err": "unknown option\n"},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(kato_path=kato, **sentinel), calls)
+    assert not failed and result["changed"] is False and result["attempts"] == 1
+
+
+@pytest.mark.parametrize("args, changed, warning", [
+    ({"version": "3.6.2"}, True, None),
+    ({}, True, "cannot tell the newest version"),
+    ({"version": "3.6.2", "download_only": True, "cache_ip": "127.42.0.11"}, True, "already cached"),
+])
+def test_check_mode_without_the_status(run_module, kato, sentinel, sleeps, args, changed, warning):
+    calls = [
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS},
+    ]
+    result, failed, warnings = run_module(kato_upgrade, dict(args, kato_path=kato, **sentinel), calls, check=True)
+    assert not failed and result["changed"] is changed
+    if warning:
+        assert any(warning in w for w in warnings), warnings
+    else:
+        assert warnings == [] and result["version_after"] == "3.6.2"
+
+
+@pytest.mark.parametrize("downloads, changed", [(True, True), (False, False)])
+def test_download_only_without_the_status_reads_the_sentinel_cache(run_module, kato, sentinel, sleeps, tmp_path,
+                                                                   downloads, changed):
+    cache = tmp_path / "cache"
+    (cache / "3.6.2").mkdir(parents=True)
+    config = tmp_path / "sentinel" / "daemon" / "config.yml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"# Sentinel daemon\nport: 9292\ncache_dir: '{cache}'   # moved by the operator\n")
+
+    def download():
+        if downloads:
+            (cache / "3.6.2" / "router2g.tgz").write_bytes(b"x" * 10)
+
+    argv = ["node", "upgrade", "--download-only", "--cache-ip", "127.42.0.11", "--version", "3.6.2",
+            "--skip-confirmation"]
+    calls = [
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS},
+        {"argv": [kato] + argv, "side_effect": download},
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS},
+    ]
+    args = dict(sentinel, version="3.6.2", download_only=True, cache_ip="127.42.0.11", kato_path=kato)
+    result, failed, warnings = run_module(kato_upgrade, args, calls)
+    assert not failed and result["changed"] is changed and warnings == []
+
+
+def test_download_only_elsewhere_without_the_status_warns(run_module, kato, sentinel, sleeps):
+    argv = ["node", "upgrade", "--download-only", "--cache-ip", "127.42.0.11", "--skip-confirmation"]
+    calls = [
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "rc": 1},
+        {"argv": [kato] + argv},
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "rc": 1},
+    ]
+    args = dict(sentinel, download_only=True, cache_ip="127.42.0.11", kato_path=kato)
+    result, failed, warnings = run_module(kato_upgrade, args, calls)
+    assert not failed and result["changed"] is True
+    assert any("cannot tell whether the download added content" in w for w in warnings)
+
+
+@pytest.mark.parametrize("err, cause, fix", [
+    ("ERROR: version 3.9.9 is not available for upgrade (available: 3.6.0, 3.6.2)", "version_unavailable",
+     "Choose a version kato offers"),
+    ("ERROR: offline upgrade: 3.6.2/router2g.tgz is not in the local cache; the upgrade content must be downloaded "
+     "first (kato node upgrade --download-only --cache-ip <core node IP>)", "offline_content_missing",
+     "Download the upgrade content first"),
+    ("ERROR: not enough free disk space on /s/sentinel-cache: 2.0 GB available, 7.1 GB needed", "disk_space",
+     "Free disk space first"),
+    ("ERROR: sudo requires a password for user stackato and there is no terminal to ask for it", "sudo",
+     "passwordless sudo"),
+], ids=["version_unavailable", "offline", "disk", "sudo"])
+def test_failures_that_need_a_fix_say_what_to_fix_not_resume(run_module, kato, sentinel, sleeps, err, cause, fix):
+    calls = [
+        {"argv": [kato, "version"], "out": "3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": status()},
+        {"argv": [kato] + UPGRADE_362, "rc": 1, "err": err + "\n"},
+    ]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
+    assert failed and result["cause"] == cause and result["resumable"] is False
+    assert fix in result["msg"] and "resume" not in result["msg"].lower()
+    assert sleeps == [] and result["attempts"] == 1
+
+
+@pytest.mark.parametrize("stdout, stderr, rc, cause, resumable", [
+    # the network class, retried with --resume
+    ("", "ERROR: network error while downloading 3.6.2/router2g.tgz: connection reset by peer; connectivity "
+         "restored? resume with: kato node upgrade --resume", 1, "network", True),
+    ("", "ERROR: Could not resolve host upgrade.stackato.com", 1, "network", True),
+    ("", "ERROR: cannot determine the latest Stackato version: upstream is not reachable and nothing is cached",
+     1, "network", True),
+    ("", "ERROR: network error while downloading cache/index.json: cache node 127.42.0.11: [Errno 111] Connection "
+         "refused", 1, "network", True),
+    # interrupted: a node went down, kato was killed
+    ("", "ERROR: node 127.42.0.13 went down during the upgrade (3.6.2/router2g)", 1, "interrupted", True),
+    ("node 127.42.0.12: network error, retrying\n", "ERROR: upgrade of node 127.42.0.13 failed (exit 137)", 1,
+     "interrupted", True),
+    ("Upgrading router2g\n", "", 137, "interrupted", True),
+    ("Upgrading router2g\n", "", -9, "interrupted", True),
+    # causes to fix first
+    ("", "ERROR: unknown Stackato version 3.9.9", 1, "version_unavailable", False),
+    ("", "ERROR: no upgrade path from 3.2.1: in-place upgrades start at 3.4.1 (Sentinel)", 1,
+     "version_unavailable", False),
+    ("", "ERROR: cannot downgrade from 3.6.2 to 3.4.2", 1, "version_unavailable", False),
+    ("", "ERROR: offline upgrade: 3.6.2/x.tgz is not in the cache on 127.42.0.11", 1, "offline_content_missing", False),
+    ("", "ERROR: --skip-download given but 3.6.2/x.tgz is not in the local cache (/s/sentinel-cache)", 1,
+     "offline_content_missing", False),
+    ("", "ERROR: not enough free disk space on /s: 1 GB available, 8 GB needed", 1, "disk_space", False),
+    ("", "ERROR: sudo requires a password for user stackato and there is no terminal", 1, "sudo", False),
+    ("", "ERROR: cannot retire DEA 127.42.0.13: its 3 app instance(s) need 768 MB but the other DEAs have 256 MB free",
+     1, "dea_capacity", False),
+    ("", "ERROR: DEA 127.42.0.13 was not retired: the remaining DEAs cannot run its app instances", 1,
+     "dea_capacity", False),
+    ("", "ERROR: validation failed for 3.6.2/router2g.tgz: sha256 mismatch", 1, "validation", False),
+    ("", "ERROR: node 127.42.0.99 is not part of this cluster", 1, "unknown_node", False),
+    # a component failure, also under kato's cluster-mode wrap-up line that says "resume"
+    ("", "ERROR: component router2g failed to upgrade", 1, "component", False),
+    ("==> [2/3] node 127.42.0.13\n", "ERROR: component router2g failed to upgrade\nERROR: upgrade of node 127.42.0.13 "
+     "failed (exit 1); fix the cause and resume with: kato node upgrade --resume", 1, "component", False),
+    # nothing known
+    ("", "ERROR: something odd happened", 1, "unknown", False),
+    ("", "", 1, "unknown", False),
+])
+def test_classify_failure(stdout, stderr, rc, cause, resumable):
+    failure = kato_upgrade.classify_failure(stdout, stderr, rc)
+    assert (failure["cause"], failure["resumable"]) == (cause, resumable)
+    assert ("resume" in failure["advice"].lower()) is resumable
+    assert failure["reason"]
+
+
+def test_classify_failure_reason_is_the_deciding_line():
+    failure = kato_upgrade.classify_failure(
+        "", "ERROR: upgrade of node 127.42.0.13 failed (exit 1); fix the cause and resume with: kato node upgrade "
+            "--resume\nERROR: component router2g failed to upgrade\n", 1)
+    assert failure["reason"] == "ERROR: component router2g failed to upgrade"
+
+
+@pytest.mark.parametrize("text, hint", [
+    (status(), {"node": "127.42.0.11", "version": "3.4.2", "available": "3.6.2", "state": "idle", "step": None,
+                "cached": False}),
+    ("WARNING: kato is out of date\n" + status(state="failed", cached=True) + "trailing chatter\n",
+     {"node": "127.42.0.11", "version": "3.4.2", "available": "3.6.2", "state": "failed", "step": None, "cached": True}),
+    ("Node:      127.42.0.11\nVersion:   3.4.2\nAvailable: unknown\nState:     idle\nStep:      -\nCached:    no\n",
+     {"node": "127.42.0.11", "version": "3.4.2", "state": "idle", "step": None, "cached": False}),
+    (DOCUMENTED_STATUS, {}),
+    ("Upgrade status of node 127.42.0.11\n  installed version:  3.4.2\n  upgrade status:     idle\n", {}),
+    ('{"state": "exploded", "version": "latest"}', {}),
+    ("", {}),
+    ("[1, 2]", {}),
+])
+def test_parse_status_hint(text, hint):
+    assert kato_upgrade.parse_status_hint(text) == hint
+
+
+@pytest.mark.parametrize("text, cache_dir", [
+    ("cache_dir: /data/sentinel-cache\n", "/data/sentinel-cache"),
+    ("port: 1\ncache_dir: '/mnt/sda2/tmp'  # moved\n", "/mnt/sda2/tmp"),
+    ('cache_dir: "/x y"\n', "/x y"),
+    ("port: 1\n", None),
+])
+def test_sentinel_cache_dir(tmp_path, text, cache_dir):
+    config = tmp_path / "config.yml"
+    config.write_text(text)
+    assert kato_upgrade.sentinel_cache_dir(str(config)) == cache_dir
+    assert kato_upgrade.sentinel_cache_dir(str(tmp_path / "missing.yml")) is None
