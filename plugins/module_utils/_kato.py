@@ -35,6 +35,7 @@ _VERSION_RE = re.compile(r"^\d+(?:\.\d+){1,3}$")
 _VERSION_SEARCH_RE = re.compile(r"(?<![\w.])(\d+\.\d+\.\d+(?:\.\d+)?)(?![\w.])")
 _NOISE_PREFIXES = ("WARNING:", "WARN:", "NOTICE:", "INFO:")
 _NODE_LIST_SPLIT_RE = re.compile(r"[\s,]+")
+_ROLE_NAME_RE = re.compile(r"^[A-Za-z][\w-]*$")
 
 # The contract, section 1: kato runs as the stackato user, never as root.
 ROOT_REFUSAL = (
@@ -128,7 +129,8 @@ def parse_node_list(text):
     The documented form is one line per node: its IP first, then its roles on the same line,
     separated by spaces or commas. A line counts only when its first token is an IP address, so
     warnings, headers, blank lines and trailing whitespace are ignored; a node listed twice gets
-    the roles of both lines.
+    the roles of both lines. Tokens that cannot be role names (a host name with dots, a
+    parenthesised remark) are left out.
     """
     nodes = {}
     for line in (text or "").splitlines():
@@ -139,9 +141,8 @@ def parse_node_list(text):
             ip = str(ipaddress.ip_address(tokens[0].rstrip(":")))
         except ValueError:
             continue
-        roles = nodes.setdefault(ip, set())
-        roles.update(token.strip("[]'\"") for token in tokens[1:])
-        roles.discard("")
+        names = (token.strip("[]'\"") for token in tokens[1:])
+        nodes.setdefault(ip, set()).update(name for name in names if _ROLE_NAME_RE.match(name))
     return {ip: sorted(roles) for ip, roles in nodes.items()}
 
 

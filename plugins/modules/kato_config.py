@@ -13,7 +13,7 @@ description:
   - Reads a key with C(kato config get <component> <key> --json), compares it with O(value),
     and sets it with C(kato config set <component> <key> <json-value> --json) or deletes it with
     C(kato config del <component> <key>) only when it differs.
-  - When the key cannot be read, C(kato config get <component> --json) reads the whole component: the key is
+  - When the key cannot be read, C(kato config get <component> --json) reads the whole component. The key is
     missing (and O(state=present) creates it) only when that gives the component without the key. A component
     that cannot be read fails the task (C(component X not found)); the module never creates a component and does
     not parse the wording of kato's errors.

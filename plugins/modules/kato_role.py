@@ -19,7 +19,7 @@ description:
   - Which processes belong to a role is documented for V(dea) only (C(dea_ng), C(dir_server), C(fence), C(apptail)).
     For other roles the module reads the role states of C(kato status -j), which kato does not document, as a
     best-effort refinement; when that is unavailable it warns and judges by every process of the node.
-  - RV(changed) comes from the process states before and after (V(restarted) always changes).
+  - C(changed) comes from the process states before and after (V(restarted) always changes).
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:

@@ -174,6 +174,8 @@ def test_single_node_entry_rejects(data):
     # an IP with a colon after it, roles in brackets, a node without roles, IPv6
     ("127.42.0.11: [base, dea]\n127.42.0.12\n::1 base\n",
      {"127.42.0.11": ["base", "dea"], "127.42.0.12": [], "::1": ["base"]}),
+    # a host name and a remark are not roles
+    ("127.42.0.11 core.example.com (this node) base primary\n", {"127.42.0.11": ["base", "primary"]}),
     # a node listed twice gets the roles of both lines
     ("127.42.0.11 base\n127.42.0.11 dea base\n", {"127.42.0.11": ["base", "dea"]}),
     # lines whose first token is not an IP do not count, even when they name one later

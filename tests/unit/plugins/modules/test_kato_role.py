@@ -145,7 +145,7 @@ CASES = [
         "args": {"state": "started", "roles": ["dea"], "node": IP, "wait_timeout": 60},
         "calls": [
             node_list(),
-            {"argv": LIST_N, "out": procs(**dict(DEA_RUNNING, dea_ng="STOPPED"))},
+            {"argv": LIST_N, "out": procs(dea_ng="STOPPED", dir_server="RUNNING", fence="RUNNING", apptail="RUNNING")},
             {"argv": ["start", "-n", IP, "dea"]},
             {"argv": ["process", "ready", "-b", "60", "-n", IP, "all"], "out": "READY\n"},
             {"argv": LIST_N, "out": procs(**DEA_RUNNING)},
