@@ -1,6 +1,8 @@
 # Copyright (c) 2026, stackato.cluster contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
+"""kato_node_retire: documented kato (node list text, config get, process list -j, node retire -n) plus the
+Cloud Controller API for the instances, and the capacity rule's placement before anything changes."""
 
 from __future__ import annotations
 
@@ -8,135 +10,253 @@ import json
 
 import pytest
 
+from ansible_collections.stackato.cluster.plugins.module_utils import _ccapi
 from ansible_collections.stackato.cluster.plugins.modules import kato_node_retire
+from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (
+    API,
+    BASE_ROUTES,
+    PASSWORD,
+    TOKEN,
+    UAA,
+    FakeAPI,
+    app,
+    http_error,
+    page,
+)
 
-NODES = json.dumps({
-    "127.42.0.11": {"roles": ["base", "controller", "primary", "router"]},
-    "127.42.0.13": {"roles": ["base", "dea"]},
-    "127.42.0.14": {"roles": ["base", "dea"]},
-    "127.42.0.15": {"roles": ["base", "dea"]},
-})
-LIST = {"argv": ["node", "list", "-j"], "out": "WARNING: x\n" + NODES + "\n"}
+CORE, DEA1, DEA2, DEA3, DEA4 = "127.42.0.11", "127.42.0.13", "127.42.0.14", "127.42.0.15", "127.42.0.16"
 
-
-def web(count, memory_mb=256):
-    return [{"app": "web", "memory_mb": memory_mb}] * count
-
-
-def info(ip, memory_mb=1024, used_mb=None, instances=(), **extra):
-    instances = list(instances)
-    used = sum(i["memory_mb"] for i in instances) if used_mb is None else used_mb
-    dea = dict({"memory_mb": memory_mb, "used_mb": used, "instances": instances}, **extra)
-    return {"argv": ["info", "-n", ip, "-j"], "out": json.dumps({ip: {"roles": ["base", "dea"], "dea": dea}})}
-
-
-def bare_info(ip):
-    return {"argv": ["info", "-n", ip, "-j"], "out": json.dumps({ip: {"roles": ["base", "dea"]}})}
+NODE_LIST_TEXT = (
+    "WARNING: this cluster has an unlicensed node\n"
+    "Node IP          Assigned roles\n"
+    f"{CORE}      base, primary, controller, router   \n"
+    f"{DEA1}      base, dea\n"
+    f"{DEA2}      base, dea\n"
+    f"{DEA3}      base, dea\n"
+    "\n"
+)
+NODE_LIST = {"argv": ["node", "list"], "out": NODE_LIST_TEXT}
+MEMORY = {"argv": ["config", "get", "dea_ng", "resources/memory_mb", "--json"], "out": "1024\n"}
+RETIRE = {"argv": ["node", "retire", "-n", DEA1], "out": f"DEA {DEA1} retired (2 app instance(s) relocated)\n"}
 
 
 def procs(ip, state="RUNNING"):
     return {"argv": ["process", "list", "-n", ip, "-j"],
-            "out": json.dumps({ip: {"dea_ng": state, "apptail": state, "nginx": "RUNNING"}})}
+            "out": json.dumps({ip: {"dea_ng": state, "dir_server": state, "apptail": state, "nginx": "RUNNING"}})}
 
 
-RETIRE = {"argv": ["node", "retire", "-n", "127.42.0.13"], "out": "Retiring DEA 127.42.0.13\n"}
+def stats(*hosts):
+    """Stats of one app: one RUNNING instance per host, index by position."""
+    return {str(index): {"state": "RUNNING", "stats": {"host": host, "port": 61000 + index}}
+            for index, host in enumerate(hosts)}
+
+
+APPS = page([app("g-web", "web", 256, 2), app("g-api", "api", 640, 1), app("g-old", "old", 512, 1, "STOPPED")])
+STATS_WEB = ("GET", API + "/v2/apps/g-web/stats")
+STATS_API = ("GET", API + "/v2/apps/g-api/stats")
+APPS_KEY = ("GET", API + "/v2/apps")
+
+BEFORE = {APPS_KEY: APPS, STATS_WEB: stats(DEA1, DEA2), STATS_API: stats(DEA1)}
+BEFORE_AFTER = {APPS_KEY: APPS, STATS_WEB: [stats(DEA1, DEA2), stats(DEA3, DEA2)],
+                STATS_API: [stats(DEA1), stats(DEA3)]}
+
+READ_ONCE = [("GET", API + "/v2/info"), ("POST", UAA + "/oauth/token"), APPS_KEY, STATS_API, STATS_WEB]
+READ_TWICE = READ_ONCE + [APPS_KEY, STATS_API, STATS_WEB]
 
 CASES = [
     {
         "id": "retires_and_reports_moves",
-        "calls": [
-            LIST,
-            info("127.42.0.13", instances=web(2)),
-            info("127.42.0.14", instances=web(1)),
-            info("127.42.0.15", memory_mb=0, retired=True),
-            procs("127.42.0.14"),
-            RETIRE,
-            info("127.42.0.13"),
-            info("127.42.0.14", instances=web(3)),
-            info("127.42.0.15", memory_mb=0, retired=True),
-        ],
-        "result": {"changed": True, "needed_mb": 512, "free_mb": 768,
-                   "moved": [{"app": "web", "from": "127.42.0.13", "to": "127.42.0.14"}] * 2},
+        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE],
+        "routes": BEFORE_AFTER,
+        "requests": READ_TWICE,
+        "result": {
+            "changed": True, "needed_mb": 896, "free_mb": 1792, "unplaced": [],
+            # api (640 MB) first, onto the DEA with the most free memory; web onto the DEA without a web instance
+            "placed": [{"app": "api", "memory_mb": 640, "from": DEA1, "to": DEA3},
+                       {"app": "web", "memory_mb": 256, "from": DEA1, "to": DEA3}],
+            "moved": [{"app": "api", "from": DEA1, "to": DEA3}, {"app": "web", "from": DEA1, "to": DEA3}],
+        },
     },
     {
-        "id": "already_retired",
-        "calls": [LIST, info("127.42.0.13"), info("127.42.0.14", instances=web(3)), info("127.42.0.15")],
-        "result": {"changed": False, "moved": []},
+        "id": "dea_without_instances_is_not_changed",
+        "calls": [NODE_LIST, MEMORY],
+        "routes": {APPS_KEY: APPS, STATS_WEB: stats(DEA2, DEA3), STATS_API: stats(DEA2)},
+        "requests": READ_ONCE,
+        "result": {"changed": False, "moved": [], "placed": [], "needed_mb": 0},
     },
     {
-        "id": "check_mode_predicts",
+        "id": "check_mode_predicts_the_placement",
         "flags": {"check": True, "diff": True},
-        "calls": [LIST, info("127.42.0.13", instances=web(2)), info("127.42.0.14"), info("127.42.0.15"),
-                  procs("127.42.0.14"), procs("127.42.0.15", "STOPPED")],
-        "result": {"changed": True, "needed_mb": 512, "free_mb": 1024, "moved": [],
-                   "diff": {"before": {"instances": web(2)}, "after": {"instances": []}}},
+        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3)],
+        "routes": BEFORE,
+        "requests": READ_ONCE,
+        "result": {
+            "changed": True, "moved": [],
+            "placed": [{"app": "api", "memory_mb": 640, "from": DEA1, "to": DEA3},
+                       {"app": "web", "memory_mb": 256, "from": DEA1, "to": DEA3}],
+            "diff": {"before": {"instances": [{"app": "api", "index": 0, "memory_mb": 640},
+                                              {"app": "web", "index": 0, "memory_mb": 256}]},
+                     "after": {"instances": []}},
+        },
     },
     {
-        "id": "refuses_without_capacity",
-        "calls": [
-            LIST,
-            info("127.42.0.13", instances=web(3)),
-            info("127.42.0.14", memory_mb=1024, used_mb=768),
-            info("127.42.0.15", memory_mb=0, retired=True),
-            procs("127.42.0.14"),
-        ],
-        "failed": True,
-        "msg_contains": ["refusing to retire DEA 127.42.0.13", "need 768 MB", "have 256 MB free", "add a DEA"],
-        "result": {"changed": False, "needed_mb": 768, "free_mb": 256},
+        "id": "stopped_dea_takes_nothing",
+        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3, "STOPPED"), RETIRE],
+        "routes": {APPS_KEY: APPS, STATS_WEB: [stats(DEA1, DEA2), stats(DEA2, DEA2)],
+                   STATS_API: [stats(DEA1), stats(DEA2)]},
+        "result": {"changed": True, "free_mb": 1792, "unplaced": [],
+                   "placed": [{"app": "api", "memory_mb": 640, "from": DEA1, "to": DEA2},
+                              {"app": "web", "memory_mb": 256, "from": DEA1, "to": DEA2}],
+                   "moved": [{"app": "api", "from": DEA1, "to": DEA2}, {"app": "web", "from": DEA1, "to": DEA2}]},
+        "dea_memory_mb": {DEA2: 2048},
     },
     {
-        "id": "refuses_in_check_mode_too",
+        "id": "dea_memory_mb_for_every_dea_skips_config_get",
+        "dea_memory_mb": {DEA1: 1024, DEA2: "2048", DEA3: 512},
         "flags": {"check": True},
-        "calls": [
-            LIST,
-            info("127.42.0.13", instances=web(3)),
-            info("127.42.0.14", used_mb=1024),
-            info("127.42.0.15", used_mb=1024),
-            procs("127.42.0.14"),
-            procs("127.42.0.15"),
-        ],
-        "failed": True,
-        "msg_contains": ["have 0 MB free"],
+        "calls": [NODE_LIST, procs(DEA2), procs(DEA3)],
+        "routes": BEFORE,
+        "result": {"changed": True, "free_mb": 2304,
+                   "placed": [{"app": "api", "memory_mb": 640, "from": DEA1, "to": DEA2},
+                              {"app": "web", "memory_mb": 256, "from": DEA1, "to": DEA3}]},
     },
     {
-        "id": "no_dea_figures_skips_the_check_with_warning",
-        "calls": [LIST, bare_info("127.42.0.13"), bare_info("127.42.0.14"), bare_info("127.42.0.15"),
-                  RETIRE, bare_info("127.42.0.13"), bare_info("127.42.0.14"), bare_info("127.42.0.15")],
-        "result": {"changed": True, "needed_mb": None, "free_mb": None, "moved": []},
-        "warnings": ["skipping the capacity check"],
+        "id": "unreadable_dea_memory_names_dea_memory_mb",
+        "calls": [NODE_LIST, dict(MEMORY, rc=1, out="", err="Error: key resources/memory_mb not found in dea_ng\n")],
+        "routes": BEFORE,
+        "requests": [],
+        "failed": True,
+        "msg_contains": ["could not read the DEA memory", f"set dea_memory_mb for {DEA1}, {DEA2}, {DEA3}",
+                         "stackato_dea_memory_mb"],
     },
     {
         "id": "kato_refusal_fails_with_evidence",
-        "calls": [LIST, bare_info("127.42.0.13"), bare_info("127.42.0.14"), bare_info("127.42.0.15"),
-                  dict(RETIRE, rc=1, err="ERROR: not enough memory on the other DEAs\n")],
+        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3),
+                  dict(RETIRE, rc=1, out="", err="ERROR: not enough memory on the other DEAs\n")],
+        "routes": BEFORE,
         "failed": True,
-        "msg_contains": ["kato node retire -n 127.42.0.13 failed (rc=1)", "not enough memory"],
+        "msg_contains": [f"kato node retire -n {DEA1} failed (rc=1)", "not enough memory"],
         "result": {"rc": 1},
+    },
+    {
+        "id": "instances_left_behind_fail",
+        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE],
+        "routes": {APPS_KEY: APPS, STATS_WEB: stats(DEA1, DEA2), STATS_API: [stats(DEA1), stats(DEA3)]},
+        "failed": True,
+        "msg_contains": [f"still shows 1 instance(s) on {DEA1}"],
+        "result": {"moved": [{"app": "api", "from": DEA1, "to": DEA3}]},
+    },
+    {
+        "id": "unreadable_process_list_counts_the_dea_out",
+        "calls": [NODE_LIST, MEMORY, procs(DEA2), dict(procs(DEA3), rc=1, out="", err="ERROR: node unreachable\n")],
+        "routes": BEFORE,
+        "flags": {"check": True},
+        "failed": True,
+        "warnings": [f"counting DEA {DEA3} as unavailable"],
+        "msg_contains": ["the instance of app 'web' (256 MB)", f"the largest free slot is 128 MB on {DEA2}"],
+    },
+    {
+        "id": "api_refuses_the_password",
+        "calls": [NODE_LIST, MEMORY],
+        "routes": {("POST", UAA + "/oauth/token"): http_error(UAA + "/oauth/token", 401, {"error": "unauthorized"})},
+        "failed": True,
+        "msg_contains": ["HTTP 401", "check stackato_api_username/stackato_api_password"],
+        "result": {"status": 401, "url": UAA + "/oauth/token"},
     },
 ]
 
 
+@pytest.fixture
+def api(monkeypatch):
+    def _install(routes):
+        fake = FakeAPI({**BASE_ROUTES, **routes})
+        monkeypatch.setattr(_ccapi, "open_url", fake)
+        return fake
+    return _install
+
+
+def module_args(kato, node=DEA1, **extra):
+    return dict({"node": node, "kato_path": kato, "api_url": API, "api_password": PASSWORD}, **extra)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_kato_node_retire(case, check_case, run_module, kato):
+def test_kato_node_retire(case, check_case, run_module, kato, api):
+    fake = api(case.get("routes", {}))
     calls = [dict(call, argv=[kato] + call["argv"]) for call in case["calls"]]
-    args = {"node": "127.42.0.13", "kato_path": kato}
+    args = module_args(kato, dea_memory_mb=case.get("dea_memory_mb", {}))
     result, failed, warnings = run_module(kato_node_retire, args, calls, **case.get("flags", {}))
     check_case(case, result, failed, warnings)
+    if "requests" in case:
+        assert fake.requests() == case["requests"]
+    assert PASSWORD not in json.dumps(result) and TOKEN not in json.dumps(result)
 
 
-def test_stopped_dea_does_not_count_as_free(run_module, kato):
-    calls = [LIST, info("127.42.0.13", instances=web(2)), info("127.42.0.14"), info("127.42.0.15"),
-             procs("127.42.0.14", "STOPPED"), procs("127.42.0.15", "STOPPED")]
-    calls = [dict(call, argv=[kato] + call["argv"]) for call in calls]
-    result, failed, dummy = run_module(kato_node_retire, {"node": "127.42.0.13", "kato_path": kato}, calls)
-    assert failed and result["free_mb"] == 0 and "have 0 MB free" in result["msg"]
+def fragmented_cluster():
+    """Observation 9: four 1024 MB DEAs, each running one 640 MB instance and one 128 MB one.
+
+    The other three DEAs have 768 MB free in total, more than the 768 MB the retiring DEA runs,
+    but no single DEA has room for a 640 MB instance.
+    """
+    deas = (DEA1, DEA2, DEA3, DEA4)
+    text = NODE_LIST_TEXT + f"{DEA4}      base, dea\n"
+    routes = {
+        APPS_KEY: page([app("g-big", "big", 640, 4), app("g-small", "small", 128, 4)]),
+        ("GET", API + "/v2/apps/g-big/stats"): stats(*deas),
+        ("GET", API + "/v2/apps/g-small/stats"): stats(*deas),
+    }
+    return text, routes
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_fragmented_cluster_refuses_and_changes_nothing(run_module, kato, api, check):
+    text, routes = fragmented_cluster()
+    api(routes)
+    calls = [{"argv": [kato, "node", "list"], "out": text}, dict(MEMORY, argv=[kato] + MEMORY["argv"])]
+    calls += [dict(procs(ip), argv=[kato] + procs(ip)["argv"]) for ip in (DEA2, DEA3, DEA4)]
+    result, failed, dummy = run_module(kato_node_retire, module_args(kato), calls, check=check)
+    assert failed and result["changed"] is False
+    assert result["msg"].startswith(f"refusing to retire DEA {DEA1}: the instance of app 'big' (640 MB) fits on no "
+                                    f"other DEA: the largest free slot is 256 MB on {DEA2}. Nothing was changed.")
+    assert "add a DEA with at least 640 MB free" in result["msg"] and "scale app 'big' down" in result["msg"]
+    assert result["needed_mb"] == 768 and result["free_mb"] == 768
+    assert result["unplaced"] == [{"app": "big", "memory_mb": 640, "from": DEA1, "largest_free_mb": 256,
+                                   "largest_free_dea": DEA2}]
+    assert result["placed"] == [{"app": "small", "memory_mb": 128, "from": DEA1, "to": DEA2}]
 
 
 @pytest.mark.parametrize("node, text", [
-    ("127.42.0.11", "it has the roles base, controller, primary, router"),
-    ("127.42.0.99", "it is not in kato node list"),
+    (CORE, f"{CORE} is not a DEA node: it has the roles base, controller, primary, router; give the address of a node "
+           f"with the dea role"),
+    ("127.42.0.99", "kato node list does not list 127.42.0.99"),
 ])
-def test_not_a_dea(run_module, kato, node, text):
-    result, failed, dummy = run_module(kato_node_retire, {"node": node, "kato_path": kato},
-                                       [dict(LIST, argv=[kato] + LIST["argv"])])
-    assert failed and text in result["msg"] and "dea role" in result["msg"]
+def test_not_a_dea(run_module, kato, api, node, text):
+    fake = api({})
+    result, failed, dummy = run_module(kato_node_retire, module_args(kato, node=node),
+                                       [dict(NODE_LIST, argv=[kato] + NODE_LIST["argv"])])
+    assert failed and text in result["msg"]
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("value", [0, -5, "lots"])
+def test_bad_dea_memory_mb(run_module, kato, api, value):
+    api({})
+    result, failed, dummy = run_module(kato_node_retire, module_args(kato, dea_memory_mb={DEA2: value}),
+                                       [dict(NODE_LIST, argv=[kato] + NODE_LIST["argv"])])
+    assert failed and f"dea_memory_mb: {DEA2}" in result["msg"] and "whole number" in result["msg"]
+
+
+def test_api_options_are_required(run_module, kato):
+    result, failed, dummy = run_module(kato_node_retire, {"node": DEA1, "kato_path": kato})
+    assert failed and "api_password" in result["msg"] and "api_url" in result["msg"]
+
+
+@pytest.mark.parametrize("before, after, moved", [
+    ([("web", DEA1), ("web", DEA1), ("web", DEA2)], [("web", DEA2), ("web", DEA3), ("web", DEA2)],
+     [{"app": "web", "from": DEA1, "to": DEA2}, {"app": "web", "from": DEA1, "to": DEA3}]),
+    ([("web", DEA1)], [("web", DEA1)], []),
+    ([("web", DEA1), ("api", DEA2)], [("web", DEA3), ("api", DEA3)], [{"app": "web", "from": DEA1, "to": DEA3}]),
+])
+def test_moved_instances(before, after, moved):
+    def instances(pairs):
+        return [{"app": app_name, "host": host, "state": "RUNNING"} for app_name, host in pairs]
+    assert kato_node_retire.moved_instances(DEA1, instances(before), instances(after)) == moved
