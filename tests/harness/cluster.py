@@ -7,6 +7,8 @@ Every node is a podman container on the host network that owns one loopback addr
 
   build-image                       build (or reuse) the node image, offline from registries
   up <topology> [--name] [--set k=v]  bring a cluster up, print the inventory path last
+  add-node <node> [--name] [--set k=v]  start one more node in a running cluster, attach it to
+                                    the cluster state, rewrite the inventory (printed last)
   down [--name | --all]             remove a cluster's containers
   restart <node> [--name]           restart one node's container and wait for its sshd
   status                            list the clusters and their containers
@@ -50,7 +52,7 @@ SIM_SRC = Path(os.environ.get("STACKATO_SIM_SRC", REPO / "tests" / "simulator" /
 if str(SIM_SRC.parent) not in sys.path:
     sys.path.insert(0, str(SIM_SRC.parent))
 # The simulator's own answers to "which ports", "which profile", "which DEA memory in config".
-from stackato_sim import ports  # noqa: E402  pylint: disable=wrong-import-position
+from stackato_sim import nodeconf, paths as sim_paths, ports, state as sim_state  # noqa: E402  pylint: disable=wrong-import-position
 
 BASE_REPO = "localhost/stackato-sim-base"
 NODE_REPO = "localhost/stackato-sim-node"
@@ -255,6 +257,15 @@ def normalise(topology: dict) -> dict:
     topo.setdefault("time_scale", 0.0)
     topo.setdefault("apps", [])
     topo.setdefault("config", {"cloud_controller_ng": {"maintenance_mode": False}})
+    topo.setdefault("kato_profile", nodeconf.DEFAULT_PROFILE)
+    if topo["kato_profile"] not in nodeconf.PROFILES:
+        raise HarnessError(f"kato_profile must be one of {', '.join(nodeconf.PROFILES)}, "
+                           f"not {topo['kato_profile']!r}")
+    api = topo.get("api") or {}
+    topo["api"] = {"username": str(api.get("username") or nodeconf.DEFAULT_API_USERNAME),
+                   "password": str(api.get("password") or nodeconf.DEFAULT_API_PASSWORD)}
+    topo["domain"] = nodeconf.cluster_domain({"cluster": topo.get("name"),
+                                              "domain": topo.get("domain")})
     defaults = {**NODE_DEFAULTS, **(topo.get("node_defaults") or {})}
     octet = int(topo["octet"])
     if not 1 <= octet <= 254:
@@ -292,6 +303,26 @@ def addr(topo: dict, host: int) -> str:
     return f"127.42.{topo['octet']}.{host}"
 
 
+def api_host(topo: dict) -> str:
+    """The API's name (resolves to the Core on every node, nowhere else)."""
+    return f"api.{topo['domain']}"
+
+
+def api_url(topo: dict) -> str:
+    """The API's base URL as the tests and the inventory use it: the Core's address."""
+    return f"https://{primary(topo)['ip']}:{API_PORT}"
+
+
+def config_dea_memory_mb(topo: dict) -> int:
+    """`kato config get dea_ng resources/memory_mb` as the state server seeds it: the topology's
+    `config` when it sets it, else the DEAs' common memory (of the nodes the cluster started
+    with: a node added later does not change the seeded config)."""
+    try:
+        return int(topo["config"]["dea_ng"]["resources"]["memory_mb"])
+    except (KeyError, TypeError, ValueError):
+        return sim_state.common_dea_memory_mb([n for n in topo["nodes"] if not n.get("added")])
+
+
 # ---------------------------------------------------------------------------------------------
 # the cluster directory
 # ---------------------------------------------------------------------------------------------
@@ -304,6 +335,7 @@ def node_json(topo: dict, node: dict) -> dict:
         "cluster": topo["name"], "name": node["name"], "ip": node["ip"],
         "primary_ip": primary(topo)["ip"], "roles": node["roles"], "version": node["version"],
         "ssh_port": SSH_PORT, "state_port": STATE_PORT, "sentinel_port": SENTINEL_PORT,
+        "api_port": API_PORT, "kato_profile": topo["kato_profile"],
         "time_scale": float(topo["time_scale"]), "sudo": node["sudo"],
         "stackato_password": str(node["stackato_password"]),
         "dea_memory_mb": int(node["dea_memory_mb"]),
@@ -321,6 +353,7 @@ def cluster_json(topo: dict) -> dict:
                   for n in topo["nodes"]],
         "apps": topo["apps"],
         "config": topo["config"],
+        "kato_profile": topo["kato_profile"], "domain": topo["domain"], "api": topo["api"],
     }
 
 
@@ -346,8 +379,13 @@ def write_ssh(topo: dict, root: Path) -> None:
               "-f", str(node_dir / "id_ed25519"))
     authorized = (ssh / "id_ed25519.pub").read_text() + (node_dir / "id_ed25519.pub").read_text()
     (node_dir / "authorized_keys").write_text(authorized)
+    write_node_ssh_config(topo, root)
+
+
+def write_node_ssh_config(topo: dict, root: Path) -> None:
+    """The nodes' ~/.ssh/config (copied in at provision): every node by address and by name."""
     hosts = " ".join(["127.*"] + [n["name"] for n in topo["nodes"]])
-    (node_dir / "config").write_text(
+    (root / "ssh" / "node" / "config").write_text(
         f"Host {hosts}\n    Port {SSH_PORT}\n    StrictHostKeyChecking no\n"
         "    UserKnownHostsFile /dev/null\n    BatchMode yes\n    LogLevel ERROR\n")
 
@@ -368,6 +406,15 @@ def write_tls(topo: dict, root: Path) -> None:
     run_quiet("openssl", "x509", "-req", "-in", str(tls / "server.csr"), "-CA", str(tls / "ca.pem"),
               "-CAkey", str(tls / "ca.key"), "-CAcreateserial", "-days", "3650",
               "-extfile", str(tls / "server.ext"), "-out", str(tls / "server.pem"))
+    # The Core's Cloud Controller API: by address (what the tests use) and by api.<domain>.
+    run_quiet("openssl", "req", "-new", *ec, "-subj", f"/CN={api_host(topo)}",
+              "-keyout", str(tls / "api.key"), "-out", str(tls / "api.csr"))
+    (tls / "api.ext").write_text(
+        f"subjectAltName=IP:{primary(topo)['ip']},DNS:{api_host(topo)}\n"
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run_quiet("openssl", "x509", "-req", "-in", str(tls / "api.csr"), "-CA", str(tls / "ca.pem"),
+              "-CAkey", str(tls / "ca.key"), "-CAcreateserial", "-days", "3650",
+              "-extfile", str(tls / "api.ext"), "-out", str(tls / "api.pem"))
     for path in tls.iterdir():
         path.chmod(0o644)  # the upstream reads them as root; nothing secret in a test CA
 
@@ -394,16 +441,20 @@ def inventory_group(roles: list[str]) -> str:
 
 def write_inventory(topo: dict, root: Path) -> Path:
     inv = root / "inventory"
-    (inv / "group_vars").mkdir(parents=True)
+    (inv / "group_vars").mkdir(parents=True, exist_ok=True)
     key = (root / "ssh" / "id_ed25519").resolve()
     groups: dict[str, list[str]] = {g: [] for g in
                                     ("core", "controller", "router", "dea", "data_services")}
+    dea_config_mb = config_dea_memory_mb(topo)
     for node in topo["nodes"]:
         line = (f"{node['name']} ansible_host={node['ip']} ansible_port={SSH_PORT} "
                 f"ansible_user=stackato ansible_ssh_private_key_file={key} "
                 f"stackato_node_ip={node['ip']}")
         if node["sudo"] == "password":
             line += f" ansible_become_password={node['stackato_password']}"
+        # a DEA sized unlike the cluster-wide kato config value says so itself
+        if "dea" in node["roles"] and sim_state.dea_memory_mb(node) != dea_config_mb:
+            line += f" stackato_dea_memory_mb={sim_state.dea_memory_mb(node)}"
         groups[inventory_group(node["roles"])].append(line)
     text = "".join(f"[{g}]\n" + "".join(h + "\n" for h in hosts) + "\n"
                    for g, hosts in groups.items())
@@ -414,6 +465,10 @@ def write_inventory(topo: dict, root: Path) -> Path:
         "ansible_python_interpreter": "/usr/bin/python3",
         "stackato_target_version": TARGET_VERSION,
         "stackato_cache_ip": primary(topo)["ip"],
+        "stackato_api_url": api_url(topo),
+        "stackato_api_username": topo["api"]["username"],
+        "stackato_api_password": topo["api"]["password"],
+        "stackato_api_ca_path": sim_paths.UPSTREAM_CA,
     }
     if topo["proxy"]:
         proxy_url = f"http://{addr(topo, PROXY_HOST)}:{PROXY_PORT}"
@@ -472,11 +527,15 @@ def node_run_args(topo: dict, node: dict, root: Path, image: str) -> list[str]:
     # complains when it cannot resolve it.
     for other in topo["nodes"]:
         args += ["--add-host", f"{other['name']}:{other['ip']}"]
+    args += ["--add-host", f"{api_host(topo)}:{primary(topo)['ip']}"]
+    if "primary" in node["roles"]:
+        args += ["-v", f"{root / 'tls' / 'api.pem'}:{sim_paths.API_CERT}:ro",
+                 "-v", f"{root / 'tls' / 'api.key'}:{sim_paths.API_KEY}:ro"]
     args += [
         "--tmpfs", f"/s:rw,size={node['s_size']},mode=0755",
         "-v", f"{root / ('node-' + node['name'] + '.json')}:/etc/stackato-sim/node.json:ro",
         "-v", f"{root / 'cluster.json'}:/etc/stackato-sim/cluster.json:ro",
-        "-v", f"{root / 'tls' / 'ca.pem'}:/etc/stackato-sim/upstream-ca.pem:ro",
+        "-v", f"{root / 'tls' / 'ca.pem'}:{sim_paths.UPSTREAM_CA}:ro",
         "-v", f"{root / 'journal'}:/var/lib/stackato-sim/journal",
         "-v", f"{root / 'ssh' / 'node'}:/etc/stackato-sim/ssh:ro",
         image, "python3", "-m", "stackato_sim.provision",
@@ -637,6 +696,7 @@ def cmd_up(args) -> None:
     image = ensure_image()
     remove_containers(cluster_containers(name))  # members a previous topology had
     inventory = write_cluster_dir(topo)
+    (cluster_dir(name) / "image").write_text(image + "\n")   # add-node starts the same image
     (RUNS / ".current").write_text(name + "\n")
     try:
         start_all(topo, cluster_dir(name), image)
@@ -648,6 +708,79 @@ def cmd_up(args) -> None:
     log(f"cluster {name!r} ({len(topo['nodes'])} nodes) up in "
         f"{time.monotonic() - started:.1f} s")
     print(inventory)
+
+
+def cmd_add_node(args) -> None:
+    """Start one more node in a running cluster, as an operator adds a VM and attaches it.
+
+    The node gets the next address, the cluster's image, SSH key and CA; once its sshd answers
+    it is attached to the cluster state (`kato node attach`: node list, placement and cluster
+    mode see it), the other nodes learn its name, and the inventory is rewritten, so the same
+    ansible-playbook command run again sees it in its group.
+    """
+    started = time.monotonic()
+    name = current_name(args.name)
+    root = cluster_dir(name)
+    topo = yaml.safe_load((root / "topology.yml").read_text())
+    if not cluster_containers(name):
+        raise HarnessError(f"cluster {name!r} is not running: `up` it first")
+    if any(n["name"] == args.node for n in topo["nodes"]):
+        raise HarnessError(f"cluster {name!r} already has a node {args.node!r}")
+    spec: dict = {"name": args.node, "roles": ["base"]}
+    for assignment in args.set or []:
+        apply_set(spec, assignment)
+    if "primary" in spec["roles"]:
+        raise HarnessError("a cluster has exactly one primary node: add-node cannot add another")
+    spec["added"] = True
+    topo["nodes"].append(spec)
+    topo = normalise(topo)
+    node = topo["nodes"][-1]
+    others = topo["nodes"][:-1]
+    write_json(root / f"node-{node['name']}.json", node_json(topo, node))
+    write_json(root / "cluster.json", cluster_json(topo))   # in place: the mounts see it
+    (root / "topology.yml").write_text(yaml.safe_dump(topo, sort_keys=False))
+    write_node_ssh_config(topo, root)
+    recorded = root / "image"
+    image = recorded.read_text().strip() if recorded.exists() else ""
+    if not image or not image_exists(image):
+        image = ensure_image()
+    try:
+        podman(*node_run_args(topo, node, root, image))
+        wait_ready({**topo, "nodes": [node], "proxy": False})
+    except HarnessError:
+        remove_containers([container_name(name, node["name"])])
+        topo["nodes"].pop()
+        (root / "topology.yml").write_text(yaml.safe_dump(topo, sort_keys=False))
+        write_json(root / "cluster.json", cluster_json(topo))
+        raise
+    introduce(name, others, node)
+    attach(topo, node)
+    inventory = write_inventory(topo, root)
+    log(f"node {node['name']} ({node['ip']}, {', '.join(node['roles'])}) added to {name!r} in "
+        f"{time.monotonic() - started:.1f} s")
+    print(inventory)
+
+
+def introduce(name: str, others: list[dict], node: dict) -> None:
+    """The running nodes learn the new node's name (/etc/hosts, ~stackato/.ssh/config)."""
+    script = (f"echo '{node['ip']} {node['name']}' >> /etc/hosts && "
+              f"sed -i '1s/$/ {node['name']}/' /home/stackato/.ssh/config")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        jobs = [pool.submit(podman, "exec", container_name(name, other["name"]), "sh", "-c", script,
+                            check=False) for other in others]
+        for job in jobs:
+            job.result()
+
+
+def attach(topo: dict, node: dict) -> None:
+    """Make the node known to the cluster state, as `kato node attach` does (idempotent: the
+    node's own first report may have done it already)."""
+    client = sim_state.StateClient(primary(topo)["ip"], STATE_PORT, timeout=10.0)
+    try:
+        client.node_attach(node["ip"], name=node["name"], roles=node["roles"],
+                           version=node["version"], dea_memory_mb=int(node["dea_memory_mb"]))
+    except (sim_state.StateUnavailable, sim_state.StateError) as exc:
+        raise HarnessError(f"node {node['name']} is up but could not be attached: {exc}") from None
 
 
 def cmd_down(args) -> None:
@@ -822,6 +955,12 @@ def parser() -> argparse.ArgumentParser:
     down.add_argument("--name")
     down.add_argument("--all", action="store_true", help="remove every stk-* container")
     down.set_defaults(func=cmd_down)
+    add = sub.add_parser("add-node", help="start one more node in a running cluster")
+    add.add_argument("node", help="the new node's name")
+    add.add_argument("--name", help="cluster name (default: the only one running)")
+    add.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="a key of the new node, e.g. roles=[base,dea] or dea_memory_mb=1024")
+    add.set_defaults(func=cmd_add_node)
     restart = sub.add_parser("restart", help="restart one node's container, wait for its sshd")
     restart.add_argument("node")
     restart.add_argument("--name")

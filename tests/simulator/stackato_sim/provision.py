@@ -2,8 +2,9 @@
 
 Turns the image into the node described by /etc/stackato-sim/node.json: sudo mode and password
 of the stackato user, its SSH material, the /s tree (node_init, run as stackato), sentinel-d,
-the cluster state server on the primary, and finally sshd in the foreground (exec, so sshd
-is what podman watches). The harness treats an answering sshd as "node ready", so everything
+the cluster state server and the Cloud Controller API (HTTPS, when the harness mounted its
+certificate) on the primary, and finally sshd in the foreground (exec, so sshd is what podman
+watches). The harness treats an answering sshd as "node ready", so everything
 else is started and waited for first.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from . import ports
+from . import paths, ports
 
 NODE_JSON = "/etc/stackato-sim/node.json"
 CLUSTER_JSON = "/etc/stackato-sim/cluster.json"
@@ -116,16 +117,29 @@ def start_sentinel_d() -> None:
     subprocess.run(["service", "sentinel-d", "start"], check=True, stdout=subprocess.DEVNULL)
 
 
-def start_state_server() -> None:
+def start_daemon(log_name: str, *argv: str) -> None:
+    """A python3 -m stackato_sim.<...> daemon as stackato, logging to /s/logs/<log_name>."""
     uid, gid = stackato_ids()
-    log_path = os.path.join(LOG_DIR, "state-server.log")
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(os.path.join(LOG_DIR, log_name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.fchown(fd, uid, gid)
     # Its own session: it must outlive this process once sshd replaces it.
-    subprocess.Popen(as_stackato("python3", "-m", "stackato_sim.state", "serve"),
-                     env=stackato_env(), cwd=HOME, stdin=subprocess.DEVNULL,
-                     stdout=fd, stderr=fd, start_new_session=True)
+    subprocess.Popen(as_stackato("python3", "-m", *argv), env=stackato_env(), cwd=HOME,
+                     stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True)
     os.close(fd)
+
+
+def start_state_server() -> None:
+    start_daemon("state-server.log", "stackato_sim.state", "serve")
+
+
+def start_api_server() -> bool:
+    """The Cloud Controller API over HTTPS; False (not started) without a certificate."""
+    if not (os.path.exists(paths.API_CERT) and os.path.exists(paths.API_KEY)):
+        say(f"no {paths.API_CERT}: the Cloud Controller API is not started")
+        return False
+    start_daemon("cc-api.log", "stackato_sim.ccapi", "serve",
+                 "--cert", paths.API_CERT, "--key", paths.API_KEY)
+    return True
 
 
 def wait_for_port(ip: str, port: int, what: str) -> bool:
@@ -159,9 +173,13 @@ def main() -> None:
     prepare_s_tree()
     run_node_init()
     start_sentinel_d()
+    api = False
     if is_primary:
         start_state_server()
+        api = start_api_server()
     wait_for_port(ip, ports.of(node, "sentinel_port"), "sentinel-d")
+    if api:
+        wait_for_port(ip, ports.of(node, "api_port"), "Cloud Controller API")
     # Every node waits for the cluster state: once all sshd answer, kato works everywhere.
     wait_for_port(node["primary_ip"], ports.of(node, "state_port"), "cluster state server")
     say("ready, starting sshd")

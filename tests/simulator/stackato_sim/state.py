@@ -416,9 +416,13 @@ class ClusterState:
         """A node that joins after seeding (`kato node attach`; the harness's add-node)."""
         node = self.state["nodes"].get(ip)
         if node is None:
+            node_roles = roles_mod.expand(set(roles or ()) | {"base"})
+            # running, as a seeded node starts; the node's own reports say better later
             node = self.state["nodes"][ip] = {
-                "name": name or ip, "roles": roles_mod.expand(set(roles or ()) | {"base"}),
-                "version": version, "processes": {}, "down": False, "retired": False,
+                "name": name or ip, "roles": node_roles, "version": version,
+                "processes": {p: {"state": "RUNNING", "ready_at": 0}
+                              for p in roles_mod.processes_for(node_roles)},
+                "down": False, "retired": False,
                 "dea_memory_mb": int(dea_memory_mb or 0) or DEFAULT_DEA_MEMORY_MB}
             journal.emit("node_attached", node=ip, name=node["name"], roles=node["roles"],
                          dea_memory_mb=node["dea_memory_mb"])
