@@ -625,11 +625,11 @@ def upgrade_to_target(module, client, upgrade, result, status):
         recoveries += 1
         if recoveries > MAX_RECOVERIES:
             break
-        if params["version"] and not StackatoVersion(current) < StackatoVersion(params["version"]):
+        if params["version"] and StackatoVersion(current) >= StackatoVersion(params["version"]):
             break
         status, stale = upgrade.status(), False
         wanted = params["version"] or status.get("available")
-        if wanted and not StackatoVersion(current) < StackatoVersion(wanted):
+        if wanted and StackatoVersion(current) >= StackatoVersion(wanted):
             break
         module.log(f"kato was restored by replaying '{upgrade.replayed}' but the node is at {current}; "
                    f"going on with the upgrade to {wanted or 'the newest version'}")
