@@ -134,7 +134,8 @@ def test_stats_follow_the_placement(served):
         assert sorted(stats) == [str(i) for i in range(len(placement[name]))]
         for index, inst in stats.items():
             assert inst["state"] == "RUNNING"
-            assert inst["stats"]["host"] == placement[name][int(index)]["dea"] in deas
+            assert inst["stats"]["host"] == placement[name][int(index)]["dea"]
+            assert inst["stats"]["host"] in deas
             memory = next(a["memory_mb"] for a in APPS if a["name"] == name)
             assert inst["stats"]["mem_quota"] == memory * 1024 * 1024
             assert 0 < inst["stats"]["usage"]["mem"] <= inst["stats"]["mem_quota"]
