@@ -24,8 +24,6 @@ Controller API) and the settings (the role's thresholds, see :data:`DEFAULT_SETT
 from __future__ import annotations
 
 import collections
-import ipaddress
-
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 

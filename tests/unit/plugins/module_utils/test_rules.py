@@ -621,7 +621,7 @@ def _no_roles(facts):
 def test_roles_unknown_fails_closed(check, accept, level):
     findings = crun(check, _no_roles(cluster()), accept_risks=accept)
     assert levels(findings) == [(check, level)]
-    assert_words(findings, ["roles of the nodes are unknown", f"preflight_accept_risks"])
+    assert_words(findings, ["roles of the nodes are unknown", "preflight_accept_risks"])
 
 
 def test_roles_from_the_nodes_when_the_core_list_is_unknown():
