@@ -367,7 +367,14 @@ def rule_access(facts, settings):
                         f"{facts.get('user') or 'stackato'}@{facts.get('address') or node} (port {facts.get('port') or 22}).")]
     findings = []
     sudo_rc = facts.get("sudo_rc")
-    if sudo_rc not in (None, "", 0, "0"):
+    if sudo_rc not in (None, "", 0, "0") and str(sudo_rc) != "1":
+        # sudo -n exits 1 when it needs a password; anything else is sudo failing to run at all
+        findings.append(finding(
+            "access", "fail", node,
+            f"{label}: sudo -n true failed (rc {sudo_rc}: {facts.get('sudo_error') or 'no message'}), and the upgrade needs "
+            f"sudo for the stackato user. Fix: install sudo and give the stackato user passwordless sudo "
+            f"(echo \"stackato ALL = (root) NOPASSWD: ALL\" | sudo tee /etc/sudoers.d/nopasswd)."))
+    elif sudo_rc not in (None, "", 0, "0"):
         become_password = _as_bool(facts.get("become_password"))
         findings.append(finding(
             "access", "warn" if become_password else "fail", node,
