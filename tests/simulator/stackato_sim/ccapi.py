@@ -330,7 +330,7 @@ def make_server(host: str, port: int, cert: str | None = None, key: str | None =
     cluster = nodeconf.load_cluster()
     username, password = nodeconf.api_credentials(cluster)
     client = StateClient(node["primary_ip"], ports.of(node, "state_port"), timeout=10.0,
-                         caller=node.get("ip"))
+                         caller=nodeconf.my_ip())
     api = Api(client, cluster.get("cluster", "stackato"), username, password)
     handler = make_handler(api, "https" if cert else "http")
     if listen_fd is None:

@@ -13,8 +13,8 @@ def emit(event: str, node: str | None = None, **fields) -> dict:
     """Append one event line; a single write on an O_APPEND descriptor keeps lines whole."""
     if node is None:
         try:
-            from .nodeconf import load_node
-            node = load_node()["ip"]
+            from .nodeconf import my_ip
+            node = my_ip()
         except OSError:
             node = "unknown"
     record = {"ts": time.time(), "node": node, "event": event}

@@ -239,7 +239,7 @@ def make_server(listen: str, port: int, cache: Cache | None = None) -> Server:
 def main(argv=None) -> int:
     node = nodeconf.load_node()
     ap = argparse.ArgumentParser(prog="sentinel-d")
-    ap.add_argument("--listen", default=node["ip"])
+    ap.add_argument("--listen", default=nodeconf.my_ip())
     ap.add_argument("--port", type=int, default=ports.of(node, "sentinel_port"))
     args = ap.parse_args(argv)
     cache = Cache()

@@ -632,7 +632,7 @@ def serve(host: str, port: int, listen_fd: int | None = None) -> None:
     """Serve the cluster state on host:port, or on an inherited listening socket (listen_fd:
     the unit tests bind the port themselves, so clients queue until the server is up)."""
     cs = ClusterState(paths.p(paths.CLUSTER_STATE), nodeconf.load_cluster())
-    me = nodeconf.load_node().get("ip")
+    me = nodeconf.my_ip()
     if me in cs.state["nodes"]:
         cs.handle("node_up", {"ip": me})   # a primary that died and came back is up again
     if listen_fd is None:
@@ -674,7 +674,7 @@ class StateClient:
     @classmethod
     def from_node(cls, timeout: float = 30.0) -> "StateClient":
         node = nodeconf.load_node()
-        return cls(node["primary_ip"], ports.of(node, "state_port"), timeout, node.get("ip"))
+        return cls(node["primary_ip"], ports.of(node, "state_port"), timeout, nodeconf.my_ip())
 
     def call(self, op: str, **args):
         if self.caller and "caller" not in args:

@@ -130,8 +130,7 @@ def main(argv=None) -> int:
 
 
 def run(o: dict) -> int:
-    node = nodeconf.load_node()
-    own = node["ip"]
+    own = nodeconf.my_ip()
     target_node = o["node"]
     remote = target_node is not None and not nodeconf.is_self(target_node)
     if o["role_order"] is not None:

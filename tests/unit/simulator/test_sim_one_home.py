@@ -41,6 +41,12 @@ def test_only_nodeconf_knows_who_this_node_is():
         assert homes in ([], ["nodeconf.py"]), (fn, homes)
 
 
+def test_this_nodes_address_is_read_through_nodeconf():
+    readers = [name for name, text in sources().items()
+               if re.search(r'load_node\(\)(\["ip"\]|\.get\("ip"\))|own = node\["ip"\]', text)]
+    assert readers == ["nodeconf.py"]
+
+
 @pytest.mark.parametrize("port", ["2222", "7474", "9292", "8443"])
 def test_ports_live_in_ports_py(port):
     users = [name for name, text in sources().items() if re.search(rf"\b{port}\b", text)]
