@@ -79,6 +79,11 @@ def instance_counts(instances, states=None, key="app"):
 
 
 @_filter
+def instance_shortfall(before, after, states=None):
+    return _rules.instance_shortfall(before, after, _rules.OCCUPYING_STATES if states is None else states)
+
+
+@_filter
 def version_compare(left, right, operator=None):
     result = compare_versions(str(left), str(right))
     if operator is None:
@@ -116,6 +121,7 @@ class FilterModule:
             "dea_capacity_findings": dea_capacity_findings,
             "dea_nodes": dea_nodes,
             "instance_counts": instance_counts,
+            "instance_shortfall": instance_shortfall,
             "version_compare": version_compare,
             "cache_ip": cache_ip,
         }

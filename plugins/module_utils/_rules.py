@@ -204,6 +204,16 @@ def count_instances(instances, states=OCCUPYING_STATES, key="app"):
     return dict(counts)
 
 
+def instance_shortfall(before, after, states=OCCUPYING_STATES):
+    """The apps that run fewer instances in ``after`` than in ``before``, as ``app: before -> now`` lines.
+
+    ``before`` and ``after`` are instance lists (the Cloud Controller's, as stackato_apps_info
+    returns them); an instance counts while it is in one of ``states``."""
+    was, now = count_instances(before, states), count_instances(after, states)
+    return [f"{app}: {count} -> {now.get(app, 0)}" for app, count in sorted(was.items(), key=lambda item: str(item[0]))
+            if now.get(app, 0) < count]
+
+
 def place_retirement(deas, instances, retiring, unavailable=()):
     """Where the instances of DEA ``retiring`` go when it is retired.
 

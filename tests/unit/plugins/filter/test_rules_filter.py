@@ -31,7 +31,7 @@ def call(name, *args, **kwargs):
 
 def test_every_filter_is_documented_once():
     assert set(FILTERS) == {"preflight_node_findings", "preflight_cluster_findings", "preflight_summary",
-                            "preflight_upstream_batches", "dea_capacity_findings", "dea_nodes", "instance_counts",
+                            "preflight_upstream_batches", "dea_capacity_findings", "dea_nodes", "instance_counts", "instance_shortfall",
                             "version_compare", "cache_ip"}
     docs = {p.stem for p in (REPO / "plugins" / "filter").glob("*.yml")}
     assert docs == set(FILTERS)

@@ -18,6 +18,7 @@ from ansible_collections.stackato.cluster.plugins.module_utils._rules import (
     count_instances,
     dea_capacity_gate,
     dea_nodes,
+    instance_shortfall,
     node_findings,
     place_retirement,
     settings_from,
@@ -286,6 +287,23 @@ def fragmented(deas=4):
 def test_count_instances(instances, states, key, counts):
     args = (instances,) if states is None else (instances, states)
     assert count_instances(*args, key=key) == counts
+
+
+@pytest.mark.parametrize("before, after, short", [
+    # same counts, moved DEAs: nothing short
+    ([inst("web", 1, "a"), inst("web", 1, "b", 1)], [inst("web", 1, "c"), inst("web", 1, "b", 1)], []),
+    # one of two instances still starting counts; a crashed one does not
+    ([inst("web", 1, "a"), inst("web", 1, "b", 1)], [inst("web", 1, "a"), inst("web", 1, "b", 1, "STARTING")], []),
+    ([inst("web", 1, "a"), inst("web", 1, "b", 1)], [inst("web", 1, "a"), inst("web", 1, "b", 1, "CRASHED")], ["web: 2 -> 1"]),
+    # an app gone entirely; an app that was already down before is not blamed on the upgrade
+    ([inst("api", 1, "a"), inst("web", 1, "a")], [inst("web", 1, "a")], ["api: 1 -> 0"]),
+    ([inst("api", 1, "a", 0, "DOWN")], [inst("api", 1, "a", 0, "DOWN")], []),
+    # more instances after is fine
+    ([inst("web", 1, "a")], [inst("web", 1, "a"), inst("web", 1, "b", 1)], []),
+    ([], [], []),
+])
+def test_instance_shortfall(before, after, short):
+    assert instance_shortfall(before, after) == short
 
 
 @pytest.mark.parametrize("deas, instances, retiring, unavailable, placed, unplaced", [
