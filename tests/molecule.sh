@@ -8,7 +8,7 @@ cd "$repo"
 eval "$(scripts/dev-collection-path.sh)"
 if [ -x "$repo/.venv/bin/molecule" ]; then PATH="$repo/.venv/bin:$PATH"; fi
 export PATH
-scenarios=${*:-"modules modules_documented micro prefetch cluster cluster_documented capacity proxy preflight-failures"}
+scenarios=${*:-"modules modules-documented micro prefetch cluster cluster-documented capacity proxy preflight-failures"}
 failed=""
 passed=0
 count=0
