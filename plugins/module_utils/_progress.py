@@ -1,0 +1,111 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The rules of an upgrade run's progress record and of the cluster lock (pure, table-tested).
+
+A node's progress record says, for one target version, which steps of its upgrade are finished
+and where the last run failed. The cluster lock on the Core names the run that holds the cluster:
+its controller host, user, ansible-playbook pid and start time.
+"""
+
+from __future__ import annotations
+
+# The steps of one node, in order: node_upgrade's (a DEA retires first) then post_upgrade's.
+STEPS = ("retire", "upgrade", "ready", "verify", "restart")
+RECORD_VERSION = 1
+
+
+def empty_record(target):
+    return {"format": RECORD_VERSION, "target": target, "steps": {}, "failed": None}
+
+
+def normalise(raw, target):
+    """The record for ``target`` from what the file held (anything): a record of another target,
+    or one that does not parse, counts as empty (a new upgrade starts from the beginning)."""
+    if not isinstance(raw, dict) or raw.get("target") != target or not isinstance(raw.get("steps"), dict):
+        return empty_record(target)
+    steps = {name: (value if isinstance(value, dict) else {}) for name, value in raw["steps"].items() if name in STEPS}
+    failed = raw.get("failed") if isinstance(raw.get("failed"), dict) else None
+    return {"format": RECORD_VERSION, "target": target, "steps": steps, "failed": failed}
+
+
+def done_steps(record):
+    return [name for name in STEPS if name in record["steps"]]
+
+
+def next_step(record, steps):
+    """The first of ``steps`` (the steps this node goes through) not finished; None when all are."""
+    return next((name for name in steps if name not in record["steps"]), None)
+
+
+def mark_done(record, step, at, data=None):
+    """A new record with ``step`` finished at ``at`` (with ``data``); a failure at that step is cleared.
+
+    A step finished before keeps its first time and data: marking it again changes nothing."""
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}: one of {', '.join(STEPS)}")
+    new = {"format": RECORD_VERSION, "target": record["target"], "steps": dict(record["steps"]),
+           "failed": record.get("failed")}
+    if step not in new["steps"]:
+        new["steps"][step] = dict(data or {}, at=at)
+    if new["failed"] and new["failed"].get("step") == step:
+        new["failed"] = None
+    return new
+
+
+def mark_failed(record, step, at, cause, resumable, msg):
+    """A new record that says the run failed at ``step``: why, whether a re-run can resume, when."""
+    new = {"format": RECORD_VERSION, "target": record["target"], "steps": dict(record["steps"]), "failed": None}
+    new["failed"] = {"step": step, "cause": cause or "unknown", "resumable": bool(resumable), "msg": (msg or "")[-500:],
+                     "at": at}
+    return new
+
+
+def same_failure(old, new):
+    """Whether two failure entries say the same thing (the time aside): recording it again is no change."""
+    if not old or not new:
+        return old == new
+    keys = ("step", "cause", "resumable", "msg")
+    return all(old.get(k) == new.get(k) for k in keys)
+
+
+# ---- the cluster lock ------------------------------------------------------------------------
+
+def holder_text(holder):
+    """``user@controller (pid N, since T)``, whatever the holder dict lacks shown as '?'."""
+    if not isinstance(holder, dict):
+        return "an unknown holder (the lock file does not parse)"
+    return (f"{holder.get('user') or '?'}@{holder.get('controller') or '?'} (ansible-playbook pid "
+            f"{holder.get('pid') or '?'}, since {holder.get('started') or '?'})")
+
+
+def same_run(a, b):
+    return (isinstance(a, dict) and isinstance(b, dict) and a.get("controller") == b.get("controller")
+            and str(a.get("pid")) == str(b.get("pid")))
+
+
+def lock_decision(current, me, live_pids, break_lock):
+    """What taking the lock does: (action, message).
+
+    ``current`` is the lock file's holder (None: no lock; anything not a dict: unreadable), ``me``
+    this run, ``live_pids`` the ansible-playbook processes running on this controller now.
+    Actions: ``take`` (free), ``keep`` (this run holds it already), ``take_over`` (held from this
+    controller by a process that no longer runs), ``break`` (held from elsewhere or unreadable, and
+    ``break_lock``), ``refuse``.
+    """
+    if current is None:
+        return "take", "The cluster lock is free: taken."
+    if same_run(current, me):
+        return "keep", "This run holds the cluster lock already."
+    live = {str(p) for p in live_pids or []}
+    readable = isinstance(current, dict)
+    if readable and current.get("controller") == me.get("controller"):
+        if str(current.get("pid")) not in live:
+            return "take_over", (f"Took over the cluster lock of {holder_text(current)}: that run no longer runs on "
+                                 f"this controller (killed or lost).")
+        return "refuse", (f"Another upgrade run holds the cluster: {holder_text(current)}, still running on this "
+                          f"controller. Wait for it to end (or stop it), then run again.")
+    if break_lock:
+        return "break", f"Broke the cluster lock of {holder_text(current)} as asked (break_lock)."
+    return "refuse", (f"Another upgrade run holds the cluster: {holder_text(current)}. Wait for it to end. Only if "
+                      f"that run is gone for good (its controller lost), break the lock with -e stackato_lock_break=true.")

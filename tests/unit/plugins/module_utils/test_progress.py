@@ -1,0 +1,87 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The progress record's and the cluster lock's rules, table by table."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.stackato.cluster.plugins.module_utils import _progress as p
+
+T = "3.6.2"
+REC = {"format": 1, "target": T, "steps": {"retire": {"at": "t1"}, "upgrade": {"at": "t2"}}, "failed": None}
+
+
+@pytest.mark.parametrize("raw, steps, failed", [
+    (None, {}, None),
+    ("garbage", {}, None),
+    ({}, {}, None),
+    ({"target": "3.6.0", "steps": {"retire": {}}}, {}, None),            # another target: start again
+    ({"target": T, "steps": []}, {}, None),
+    ({"target": T, "steps": {"retire": {"at": 1}, "bogus": {}}}, {"retire": {"at": 1}}, None),
+    ({"target": T, "steps": {"ready": "x"}, "failed": {"step": "verify"}}, {"ready": {}}, {"step": "verify"}),
+    ({"target": T, "steps": {}, "failed": "x"}, {}, None),
+])
+def test_normalise(raw, steps, failed):
+    assert p.normalise(raw, T) == {"format": 1, "target": T, "steps": steps, "failed": failed}
+
+
+@pytest.mark.parametrize("steps, order, expected", [
+    ({}, ["retire", "upgrade", "ready", "verify"], "retire"),
+    ({}, ["upgrade", "ready", "verify"], "upgrade"),
+    ({"retire": {}, "upgrade": {}}, ["retire", "upgrade", "ready", "verify"], "ready"),
+    ({"upgrade": {}, "ready": {}, "verify": {}}, ["upgrade", "ready", "verify"], None),
+    ({"upgrade": {}, "ready": {}, "verify": {}}, ["upgrade", "ready", "verify", "restart"], "restart"),
+])
+def test_next_step(steps, order, expected):
+    assert p.next_step(dict(REC, steps=steps), order) == expected
+
+
+def test_mark_done_keeps_first_time_and_clears_the_failure_of_that_step():
+    failed = p.mark_failed(REC, "ready", "t3", "timeout", True, "x" * 600)
+    assert failed["failed"] == {"step": "ready", "cause": "timeout", "resumable": True, "msg": "x" * 500, "at": "t3"}
+    done = p.mark_done(failed, "ready", "t4", {"n": 1})
+    assert done["steps"]["ready"] == {"n": 1, "at": "t4"} and done["failed"] is None
+    assert p.mark_done(done, "ready", "t5")["steps"]["ready"]["at"] == "t4"
+    assert p.mark_done(failed, "verify", "t5")["failed"]["step"] == "ready"   # another step's failure stays
+    assert p.done_steps(done) == ["retire", "upgrade", "ready"]
+    assert REC["steps"] == {"retire": {"at": "t1"}, "upgrade": {"at": "t2"}}   # not modified in place
+    with pytest.raises(ValueError):
+        p.mark_done(REC, "bogus", "t")
+
+
+@pytest.mark.parametrize("old, new, same", [
+    (None, None, True),
+    (None, {"step": "ready"}, False),
+    ({"step": "ready", "cause": "c", "resumable": True, "msg": "m", "at": 1},
+     {"step": "ready", "cause": "c", "resumable": True, "msg": "m", "at": 2}, True),
+    ({"step": "ready", "cause": "c", "resumable": True, "msg": "m"},
+     {"step": "ready", "cause": "c", "resumable": False, "msg": "m"}, False),
+])
+def test_same_failure(old, new, same):
+    assert p.same_failure(old, new) is same
+
+
+ME = {"controller": "ops1", "user": "ops", "pid": 200, "started": "s2"}
+OLD = {"controller": "ops1", "user": "ops", "pid": 100, "started": "s1"}
+FOREIGN = {"controller": "ops2", "user": "ann", "pid": 100, "started": "s0"}
+
+
+@pytest.mark.parametrize("current, live, brk, action, words", [
+    (None, [], False, "take", ["free"]),
+    (dict(ME, started="other"), [200], False, "keep", ["holds"]),
+    (OLD, [200], False, "take_over", ["Took over", "ops@ops1", "pid 100", "since s1", "no longer runs"]),
+    (OLD, [100, 200], False, "refuse", ["ops@ops1", "still running on this controller"]),
+    (OLD, [100, 200], True, "refuse", ["still running"]),                  # break_lock is for other controllers
+    (FOREIGN, [], False, "refuse", ["ann@ops2", "pid 100", "since s0", "stackato_lock_break=true"]),
+    (FOREIGN, [], True, "break", ["Broke", "ann@ops2"]),
+    ("not json", [], False, "refuse", ["unknown holder"]),
+    ("not json", [], True, "break", ["unknown holder"]),
+    ({"pid": "100"}, [], False, "refuse", ["?@?"]),
+])
+def test_lock_decision(current, live, brk, action, words):
+    got, message = p.lock_decision(current, ME, live, brk)
+    assert got == action
+    for word in words:
+        assert word in message, message
