@@ -29,6 +29,8 @@ GB = 1024 * MB
 INSTALL_GROWTH = int(1.3 * GB)
 
 KATO_COMPONENT = "stackato-kato"
+# Per component: the package's file list and pristine copies (install_component).
+RELEASE_DIR = ".release"
 
 
 class UnsupportedPath(ValueError):
@@ -278,16 +280,41 @@ def install_component(version: str, comp: Component | str) -> None:
         shutil.rmtree(code)
     elif os.path.lexists(code):
         os.unlink(code)
-    os.makedirs(os.path.join(code, "lib"), exist_ok=True)
-    os.makedirs(os.path.join(code, "config"), exist_ok=True)
-    _write(os.path.join(code, "VERSION"), f"{version}\n")
-    _write(os.path.join(code, "lib", f"{comp.name.replace('-', '_')}.rb"),
-           f"# {comp.name} {version} (simulated)\nmodule Stackato; VERSION = '{version}'; end\n")
-    _write(os.path.join(code, "config", "manifest.json"),
-           json.dumps({"component": comp.name, "version": version, "sha256": comp.sha256},
-                      sort_keys=True) + "\n")
-    for node_path, content in comp.files.items():
+    for node_path, content in pristine_files(version, comp).items():
         _write(paths.p(node_path), content)
+    _write_release_record(version, comp)
+
+
+def pristine_files(version: str, comp: Component) -> dict[str, str]:
+    """Every file the component's package installs: node path -> content."""
+    code = f"/s/code/{comp.name}"
+    files = {
+        f"{code}/VERSION": f"{version}\n",
+        f"{code}/lib/{comp.name.replace('-', '_')}.rb":
+            f"# {comp.name} {version} (simulated)\nmodule Stackato\n  VERSION = '{version}'\nend\n",
+        f"{code}/config/manifest.json":
+            json.dumps({"component": comp.name, "version": version, "sha256": comp.sha256},
+                       sort_keys=True) + "\n",
+    }
+    files.update(comp.files)
+    return files
+
+
+def release_record(version: str, comp: Component) -> dict:
+    """The package's file list (docs/dev/simulator.md §2 `.release`): path -> sha256 and mode."""
+    return {"component": comp.name, "version": version,
+            "files": {path: {"sha256": hashlib.sha256(content.encode()).hexdigest(), "mode": "0644"}
+                      for path, content in sorted(pristine_files(version, comp).items())}}
+
+
+def _write_release_record(version: str, comp: Component) -> None:
+    """/s/code/<component>/.release/manifest.json and a pristine copy of every file under
+    .release/pristine/<path> ([ours]: stands for dpkg's file list and the cached package)."""
+    base = paths.p(f"/s/code/{comp.name}/{RELEASE_DIR}")
+    for node_path, content in pristine_files(version, comp).items():
+        _write(os.path.join(base, "pristine", node_path.lstrip("/")), content)
+    _write(os.path.join(base, "manifest.json"),
+           json.dumps(release_record(version, comp), indent=1, sort_keys=True) + "\n")
 
 
 def install_components(version: str, roles) -> list[str]:
