@@ -41,6 +41,7 @@ import time
 
 from ansible.plugins.lookup import LookupBase
 
+
 def main_pid():
     """The ansible-playbook process: a worker's parent (workers are multiprocessing children), else this one."""
     parent = multiprocessing.parent_process()

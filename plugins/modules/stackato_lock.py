@@ -43,7 +43,7 @@ options:
   holder:
     description:
       - This run. Required with O(state=present) and O(state=absent).
-      - The lookup M(stackato.cluster.controller_run) gives it.
+      - The lookup P(stackato.cluster.controller_run#lookup) gives it.
     type: dict
     suboptions:
       controller:

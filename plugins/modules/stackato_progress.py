@@ -13,7 +13,7 @@ description:
   - Keeps, on the node itself, which steps of its upgrade to O(target) are finished (V(retire), V(upgrade),
     V(ready), V(verify), V(restart)) and where the last run failed, so that a re-run after any failure
     (the controller killed included) resumes at the step that did not finish and repeats none that did.
-  - A record of another target counts as empty: an upgrade to a new version starts from the beginning.
+  - A record of another target counts as empty, so an upgrade to a new version starts from the beginning.
   - The file is written atomically (a temporary file renamed over it, synced) with mode 0600.
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
@@ -48,7 +48,7 @@ options:
     default: query
   step:
     description:
-      - The step to mark. Required with O(state=done) and O(state=failed).
+      - The step to mark. Required with O(state=done); with O(state=failed) it defaults to the first of O(steps) not finished.
     type: str
     choices: [retire, upgrade, ready, verify, restart]
   steps:
@@ -188,7 +188,8 @@ def run_module(module):
         new = _progress.mark_done(record, params["step"], utc_now(), params["data"])
         changed = new["steps"] != record["steps"] or new["failed"] != record["failed"] or raw != record
     elif state == "failed":
-        new = _progress.mark_failed(record, params["step"], utc_now(), params["cause"], params["resumable"], params["msg"])
+        step = params["step"] or _progress.next_step(record, params["steps"]) or params["steps"][-1]
+        new = _progress.mark_failed(record, step, utc_now(), params["cause"], params["resumable"], params["msg"])
         changed = not _progress.same_failure(record["failed"], new["failed"]) or raw != record
         if not changed:
             new = record
@@ -231,7 +232,7 @@ def main():
             "resumable": {"type": "bool", "default": False},
             "msg": {"type": "str", "default": ""},
         },
-        required_if=[("state", "done", ["step"]), ("state", "failed", ["step"])],
+        required_if=[("state", "done", ["step"])],
         supports_check_mode=True,
     )
     unknown = [s for s in module.params["steps"] if s not in _progress.STEPS]
