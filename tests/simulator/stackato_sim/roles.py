@@ -5,8 +5,10 @@ from __future__ import annotations
 ROLES = ("primary", "controller", "router", "dea", "base", "mdns", "filesystem", "mysql",
          "postgresql", "mongodb", "redis", "rabbit", "rabbit3", "memcached", "harbor")
 
+# The group data-services: "all databases, RabbitMQ and the filesystem" (contract section 2),
+# the same members kato_role expands it to. harbor (port forwarding) is no data service.
 DATA_SERVICES = ("filesystem", "mysql", "postgresql", "mongodb", "redis", "rabbit", "rabbit3",
-                 "memcached", "harbor")
+                 "memcached")
 ROLE_GROUPS = {"data-services": DATA_SERVICES}
 
 # Role -> the supervised processes it runs (names from kato's /s/etc/kato/processes).
