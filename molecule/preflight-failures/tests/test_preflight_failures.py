@@ -27,8 +27,8 @@ def test_preflight_failed_once_with_one_summary(result):
     ("upstream", "dea2", ["1 of 2 upstream endpoints unreachable", ".251:443", "Fix: open them"]),
     ("access", "router2", ["sudo asks the stackato user for a password", "rc 1", "no become password", "Fix: passwordless sudo"]),
     ("access", "router3", ["unreachable", "port 2299", "Fix: make SSH by key work"]),
-    ("dea_capacity", "dea", ["cannot place the instance of app", "MB free on one DEA", "the largest free slot is",
-                              "Fix: add a DEA with at least"]),
+    ("dea_capacity", "dea", ["cannot place the instance of app", "MB free on one DEA",
+                             "the largest free slot is", "Fix: add a DEA with at least"]),
     ("version", "data1", ["runs 3.2.1", "before 3.4.1 is not a supported path", "Fix: upgrade that node"]),
 ])
 def test_failure_names_node_figure_threshold_fix(result, check, node, words):
