@@ -716,6 +716,20 @@ def _group_of_roles(roles):
     return "data_services"
 
 
+def inventory_group(roles):
+    """The one inventory group of a node with these kato roles, or None.
+
+    The playbook's convention (inventories/example/cluster.ini): the node with primary is only in
+    core; otherwise the first of controller, router, dea that it has; otherwise data_services when
+    it has a data-service role (any role but base, mdns and the four above). A node with none of
+    these (only base) belongs to no upgrade group: the inventory check then reports it.
+    """
+    group = _group_of_roles(roles)
+    if group == "data_services" and not set(roles) - _NOT_DATA_SERVICES:
+        return None
+    return group
+
+
 def rule_inventory(cluster, settings):
     """The inventory matches kato node list: the same nodes, and groups that agree with each node's roles."""
     findings = []

@@ -147,6 +147,15 @@ def seed(cluster: dict) -> dict:
     return state
 
 
+def _place_buildpack(bps: list, bp: dict, position) -> None:
+    """Insert bp at a 1-based position (None or past the end: last) and renumber 1..n."""
+    bps.sort(key=lambda b: b["position"])
+    index = len(bps) if position is None else max(0, min(int(position) - 1, len(bps)))
+    bps.insert(index, bp)
+    for i, b in enumerate(bps):
+        b["position"] = i + 1
+
+
 def _dea_ips(state: dict) -> list[str]:
     return sorted(ip for ip, n in state["nodes"].items() if "dea" in n["roles"])
 
@@ -567,13 +576,45 @@ class ClusterState:
             journal.emit("buildpack_removed", node=caller, name=name)
         return removed
 
-    def op_add_buildpack(self, name, custom=True, caller=None, **_):
-        """`stackato create-buildpack` (restoring a custom buildpack after an upgrade)."""
+    def op_add_buildpack(self, name, custom=True, position=None, enabled=True, locked=False,
+                         caller=None, **_):
+        """`stackato create-buildpack` (restoring a custom buildpack after an upgrade). Like
+        Cloud Foundry: inserted at <position> (1-based; none or past the end: last), the
+        ones from there on move down one."""
         bps = [b for b in self.state["buildpacks"] if b["name"] != name]
-        bps.append({"name": name, "position": len(bps) + 1, "custom": bool(custom)})
+        bp = {"name": name, "position": 0, "custom": bool(custom), "enabled": bool(enabled),
+              "locked": bool(locked), "filename": None}
+        _place_buildpack(bps, bp, position)
         self.state["buildpacks"] = bps
-        journal.emit("buildpack_added", node=caller, name=name)
+        journal.emit("buildpack_added", node=caller, name=name, position=bp["position"])
         return {}
+
+    def op_update_buildpack(self, name, caller=None, **fields):
+        """`PUT /v2/buildpacks/<guid>` (position, enabled, locked) and the bits' filename."""
+        bps = list(self.state["buildpacks"])
+        bp = next((b for b in bps if b["name"] == name), None)
+        if bp is None:
+            raise OpError("not_found", f"no buildpack {name}")
+        for key in ("enabled", "locked", "filename"):
+            if key in fields:
+                bp[key] = fields[key]
+        if fields.get("position") is not None:
+            bps.remove(bp)
+            _place_buildpack(bps, bp, fields["position"])
+        self.state["buildpacks"] = bps
+        journal.emit("buildpack_updated", node=caller, name=name, position=bp["position"])
+        return {}
+
+    def op_routes(self, **_):
+        """What the routers and the DEAs' app servers poll (docs/dev/simulator.md §10): the
+        cluster domain and, per app, every instance with its DEA, index, port and up-ness."""
+        routes = {name: [] for name in self.state["apps"]}
+        for inst in self.state["instances"]:
+            routes.setdefault(inst["app"], []).append({
+                "id": inst["id"], "index": instance_index(self.state, inst), "dea": inst["dea"],
+                "port": instance_port(inst), "up": bool(inst["up"]),
+                "up_since": inst.get("up_since", 0)})
+        return {"domain": self.domain, "apps": routes}
 
     def op_dump(self, **_):
         return copy.deepcopy(self.state)
@@ -750,6 +791,9 @@ class StateClient:
 
     def buildpacks(self):
         return self.call("buildpacks")
+
+    def routes(self):
+        return self.call("routes")
 
     def remove_custom_buildpacks(self):
         return self.call("remove_custom_buildpacks")
