@@ -15,9 +15,12 @@ Without --cert it speaks plain HTTP (unit tests on the host). Routes:
   GET  /v2/apps/<guid>
   GET  /v2/apps/<guid>/stats         {"<index>": {"state", "stats": {"host", "port", "mem_quota",
                                      "usage": {"mem"}, ...}}}; an instance no DEA runs has no stats
-  GET  /v2/buildpacks
-  POST /v2/buildpacks                {"name", "position"?, "enabled"?} -> 201
-  PUT  /v2/buildpacks/<guid>/bits    the zip is accepted and dropped -> 201
+  GET  /v2/buildpacks[/<guid>]       entity name, position, enabled, locked, filename
+  POST /v2/buildpacks                {"name", "position"?, "enabled"?, "locked"?} -> 201; inserted
+                                     at position (the ones from there on move down), else last
+  PUT  /v2/buildpacks/<guid>         {"position"?, "enabled"?, "locked"?} -> 201
+  PUT  /v2/buildpacks/<guid>/bits    multipart field `buildpack` (the zip; its filename is kept)
+  GET  /v2/buildpacks/<guid>/download  the uploaded zip (404 before an upload)
 
 Every /v2 route but /v2/info needs `Authorization: bearer <token>` (401 without a valid one);
 an unknown guid is 404. While maintenance mode is on, every write (POST, PUT, DELETE, PATCH
@@ -31,7 +34,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import email.parser
+import email.policy
 import json
+import os
 import secrets
 import signal
 import socket
@@ -44,7 +50,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import nodeconf, ports
+from . import nodeconf, paths, ports
 from .state import StateClient, StateError, StateUnavailable
 
 TOKEN_PATH = "/aok/oauth/token"
@@ -56,6 +62,8 @@ MAINTENANCE_MESSAGE = "Maintenance mode is enabled. The Cloud Controller is read
 WRITES = ("POST", "PUT", "DELETE", "PATCH")
 MB = 1024 * 1024
 POLL_INTERVAL_S = 0.05
+# The uploaded buildpack zips, by guid (on the primary; kept across container restarts).
+BITS_DIR = "/var/lib/stackato-sim/buildpacks"
 
 
 def guid(cluster: str, kind: str, name: str) -> str:
@@ -163,9 +171,42 @@ class Api:
 
     def buildpack_resource(self, bp: dict) -> dict:
         g = guid(self.cluster, "buildpack", bp["name"])
+        filename = bp.get("filename", f"{bp['name']}.zip")   # shipped ones carry their zip
         return {"metadata": {"guid": g, "url": f"/v2/buildpacks/{g}"},
-                "entity": {"name": bp["name"], "position": bp["position"], "enabled": True,
-                           "locked": False, "filename": f"{bp['name']}.zip"}}
+                "entity": {"name": bp["name"], "position": bp["position"],
+                           "enabled": bp.get("enabled", True), "locked": bp.get("locked", False),
+                           "filename": filename}}
+
+    def bits_path(self, name: str) -> str:
+        """Where the uploaded zip of a buildpack is kept (the Cloud Controller's blobstore)."""
+        return paths.p(f"{BITS_DIR}/{guid(self.cluster, 'buildpack', name)}.zip")
+
+    def upload_bits(self, bp: dict, headers: dict, body: bytes) -> dict:
+        """PUT /v2/buildpacks/<guid>/bits: multipart field `buildpack` (a zip)."""
+        filename, data = _multipart_file(headers.get("Content-Type") or "", body, "buildpack")
+        if data is None:
+            raise cf_error(400, 290002, "CF-BuildpackBitsUploadInvalid",
+                           "The buildpack upload is invalid: a multipart field buildpack is needed")
+        path = self.bits_path(bp["name"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        self.client.call("update_buildpack", name=bp["name"], filename=filename)
+        return self.buildpack_resource(self.find_buildpack(guid(self.cluster, "buildpack", bp["name"])))
+
+    def download_bits(self, bp: dict) -> bytes:
+        try:
+            with open(self.bits_path(bp["name"]), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise cf_error(404, 290003, "CF-BuildpackBitsNotFound",
+                           f"The buildpack {bp['name']} has no bits") from None
+
+    def update_buildpack(self, bp: dict, body: bytes) -> dict:
+        req = _json_body(body)
+        fields = {k: req[k] for k in ("position", "enabled", "locked") if k in req}
+        self.client.call("update_buildpack", name=bp["name"], **fields)
+        return self.buildpack_resource(self.find_buildpack(guid(self.cluster, "buildpack", bp["name"])))
 
     def find_buildpack(self, bp_guid: str) -> dict:
         for bp in self.client.buildpacks():
@@ -201,7 +242,9 @@ class Api:
         if method == "POST" and parts == ["buildpacks"]:
             return 201, self.create_buildpack(body)
         if method == "PUT" and len(parts) == 3 and parts[0] == "buildpacks" and parts[2] == "bits":
-            return 201, self.buildpack_resource(self.find_buildpack(parts[1]))
+            return 201, self.upload_bits(self.find_buildpack(parts[1]), headers, body)
+        if method == "PUT" and len(parts) == 2 and parts[0] == "buildpacks":
+            return 201, self.update_buildpack(self.find_buildpack(parts[1]), body)
         raise cf_error(404, 10000, "CF-NotFound", "Unknown request")
 
     def get(self, parts: list[str], path: str, query: dict) -> dict:
@@ -214,17 +257,48 @@ class Api:
         if parts == ["buildpacks"]:
             bps = sorted(self.client.buildpacks(), key=lambda b: b["position"])
             return page(path, [self.buildpack_resource(b) for b in bps], query)
+        if len(parts) == 2 and parts[0] == "buildpacks":
+            return self.buildpack_resource(self.find_buildpack(parts[1]))
+        if len(parts) == 3 and parts[0] == "buildpacks" and parts[2] == "download":
+            return self.download_bits(self.find_buildpack(parts[1]))
         raise cf_error(404, 10000, "CF-NotFound", "Unknown request")
 
     def create_buildpack(self, body: bytes) -> dict:
+        req = _json_body(body)
         try:
-            req = json.loads(body or b"{}")
             name = str(req["name"])
-        except (ValueError, KeyError, TypeError):
+        except KeyError:
             raise cf_error(400, 1001, "CF-MessageParseError", "Request invalid due to parse error") from None
-        self.client.call("add_buildpack", name=name, custom=True)
+        try:
+            os.unlink(self.bits_path(name))        # a new buildpack has no bits until uploaded
+        except FileNotFoundError:
+            pass
+        self.client.call("add_buildpack", name=name, custom=True, position=req.get("position"),
+                         enabled=bool(req.get("enabled", True)), locked=bool(req.get("locked", False)))
         bp = next(b for b in self.client.buildpacks() if b["name"] == name)
         return self.buildpack_resource(bp)
+
+
+def _json_body(body: bytes) -> dict:
+    try:
+        req = json.loads(body or b"{}")
+    except ValueError:
+        req = None
+    if not isinstance(req, dict):
+        raise cf_error(400, 1001, "CF-MessageParseError", "Request invalid due to parse error")
+    return req
+
+
+def _multipart_file(content_type: str, body: bytes, field: str) -> tuple[str | None, bytes | None]:
+    """(filename, bytes) of one file field of a multipart/form-data body, or (None, None)."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None, None
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    for part in msg.iter_parts():
+        if part.get_param("name", header="content-disposition") == field:
+            return part.get_filename(), part.get_payload(decode=True)
+    return None, None
 
 
 def page(path: str, resources: list[dict], query: dict) -> dict:
@@ -281,9 +355,10 @@ def make_handler(api: Api, scheme: str):
             except StateError as exc:
                 status, reply = 500, {"code": 10001, "error_code": "CF-ServerError",
                                       "description": str(exc)}
-            data = json.dumps(reply).encode()
+            binary = isinstance(reply, bytes)      # a buildpack's zip
+            data = reply if binary else json.dumps(reply).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
+            self.send_header("Content-Type", "application/zip" if binary else "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             if status == 401:
                 self.send_header("WWW-Authenticate", 'Bearer realm="stackato"')

@@ -205,3 +205,36 @@ def test_https_with_a_certificate_for_the_core_address(sim_cluster, tmp_path):
     untrusted = Api(base, ssl.create_default_context())
     with pytest.raises(urllib.error.URLError):
         untrusted.request("GET", "/v2/info")
+
+
+def test_buildpack_create_position_bits_and_download(sim_cluster):
+    cluster = sim_cluster(nodes=NODES[:1], api=CREDS)
+    api = Api(cluster.start_api())
+    token = api.token()[1]["access_token"]
+    hdr = {"Content-Type": "application/json"}
+
+    def listed():
+        return [(b["entity"]["name"], b["entity"]["position"], b["entity"]["locked"])
+                for b in api.request("GET", "/v2/buildpacks", token)[1]["resources"]]
+    before = listed()
+    status, body = api.request("POST", "/v2/buildpacks", token,
+                               json.dumps({"name": "mine", "position": 2, "locked": True}).encode(), hdr)
+    assert status == 201 and body["entity"]["position"] == 2 and body["entity"]["locked"] is True
+    after = listed()
+    assert after[1] == ("mine", 2, True) and len(after) == len(before) + 1
+    assert [n for n, p, _ in after if n != "mine"] == [n for n, p, _ in before]
+    assert [p for _, p, _ in after] == list(range(1, len(after) + 1))
+    g = body["metadata"]["guid"]
+    assert api.request("GET", f"/v2/buildpacks/{g}/download", token)[0] == 404
+    boundary = "xXx"
+    multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"buildpack\"; filename=\"mine-1.zip\"\r\n"
+                 f"Content-Type: application/zip\r\n\r\n").encode() + b"PK\x03\x04zip" + f"\r\n--{boundary}--\r\n".encode()
+    status, body = api.request("PUT", f"/v2/buildpacks/{g}/bits", token, multipart,
+                               {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert status == 201 and body["entity"]["filename"] == "mine-1.zip"
+    req = urllib.request.Request(api.base + f"/v2/buildpacks/{g}/download",
+                                 headers={"Authorization": f"bearer {token}"})
+    with api.opener.open(req, timeout=10) as resp:
+        assert resp.read() == b"PK\x03\x04zip"
+    status, body = api.request("PUT", f"/v2/buildpacks/{g}", token, json.dumps({"position": 1}).encode(), hdr)
+    assert status == 201 and listed()[0][:2] == ("mine", 1)
