@@ -9,7 +9,7 @@ TOPOLOGY ?= small
 NAME ?=
 SET ?=
 
-.PHONY: setup demo test test-unit test-static test-harness test-molecule \
+.PHONY: setup demo test test-unit test-static test-harness test-awx test-molecule \
         cluster-up cluster-down image
 
 setup:
@@ -23,6 +23,7 @@ test: setup
 	$(MAKE) test-unit
 	$(MAKE) test-static
 	$(MAKE) test-harness
+	$(MAKE) test-awx
 	$(MAKE) test-molecule
 
 test-unit:
@@ -33,6 +34,10 @@ test-static:
 
 test-harness:
 	$(VENV)/bin/pytest tests/harness -q
+
+# AWX artifacts with the tools AWX uses: survey rules, ansible-builder, ansible-runner runs.
+test-awx:
+	$(VENV)/bin/pytest tests/awx -q
 
 test-molecule:
 	bash tests/molecule.sh
