@@ -182,7 +182,7 @@ def _same(version, release):
 def rule_cache_ip(facts):
     hosts = _mapping(facts.get("hosts"))
     groups = _mapping(facts.get("groups"))
-    members = [h for h in groups.get("stackato", list(hosts))]
+    members = list(groups.get("stackato", list(hosts)))
     node_ips = collections.OrderedDict()
     for host in members:
         ip = str(_mapping(hosts.get(host)).get("ip") or "").strip()
