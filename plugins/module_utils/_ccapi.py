@@ -5,7 +5,7 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 
-"""A read-only client for the Cloud Controller v2 API on the Stackato Core node.
+"""A client for the Cloud Controller v2 API on the Stackato Core node.
 
 The documented source of the apps, their memory and where each instance runs (kato prints
 none of it in a documented form): ``GET /v2/info`` names the token endpoint, a password grant
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import ssl
 
 from urllib.error import HTTPError, URLError
@@ -75,7 +76,7 @@ def _is_tls_failure(reason):
 
 
 class CloudControllerClient:
-    """Reads the Cloud Controller v2 API as one user. Never changes anything."""
+    """Talks to the Cloud Controller v2 API as one user; only the buildpack methods write."""
 
     def __init__(self, module, api_url, username, password, validate_certs=True, ca_path=None, timeout=30):
         self.module = module
@@ -108,8 +109,8 @@ class CloudControllerClient:
                 text = text.replace(secret, _HIDDEN)
         return text
 
-    def _request(self, method, url, headers=None, data=None, what="the request"):
-        """(status, parsed JSON) of one request; every failure is a CloudControllerError."""
+    def _request(self, method, url, headers=None, data=None, what="the request", raw=False):
+        """(status, parsed JSON, or the bytes with raw) of one request; every failure is a CloudControllerError."""
         try:
             response = open_url(url, method=method, headers=headers, data=data, validate_certs=self.validate_certs,
                                 ca_path=self.ca_path, timeout=self.timeout, follow_redirects="safe",
@@ -128,6 +129,8 @@ class CloudControllerClient:
         except (OSError, ValueError) as exc:   # timeouts, resets, malformed URLs
             raise CloudControllerError(f"{method} {url} ({what}) failed: {self._hide(exc)}; {URL_FIX} "
                                        f"(the request may also need a larger api_timeout)", url=url) from None
+        if raw:
+            return status, body
         try:
             return status, json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
         except ValueError:
@@ -158,6 +161,8 @@ class CloudControllerClient:
             fix = f"{self.username} may not read this; use an admin account ({CREDENTIALS_FIX})"
         elif status == 404:
             fix = URL_FIX
+        elif status == 503 and "maintenance" in str(detail).lower():
+            fix = "maintenance mode is on and the Cloud Controller refuses writes; write after it is turned off"
         else:
             fix = "the Cloud Controller on the Core node is not answering normally: check it (kato status) and retry"
         return CloudControllerError(f"{where}; {fix}", url=url, status=status)
@@ -213,13 +218,19 @@ class CloudControllerClient:
 
     def get(self, path_or_url, what):
         """GET an API path with the bearer token; one new token when the first is refused (expired)."""
+        return self.call("GET", path_or_url, what)
+
+    def call(self, method, path_or_url, what, data=None, content_type=None, raw=False):
+        """One request with the bearer token; one new token when the first is refused (expired)."""
         url = self._url(path_or_url)
         if self._token is None:
             self._authorization = self.authenticate()
         for attempt in (1, 2):
             headers = {"Accept": "application/json", "Authorization": self._authorization}
+            if content_type:
+                headers["Content-Type"] = content_type
             try:
-                return self._request("GET", url, headers=headers, what=what)[1]
+                return self._request(method, url, headers=headers, data=data, what=what, raw=raw)[1]
             except CloudControllerError as exc:
                 if exc.status != 401 or attempt == 2:
                     raise
@@ -292,3 +303,42 @@ class CloudControllerClient:
                     "state": entry.get("state") or "DOWN",
                 })
         return sorted(instances, key=lambda i: (str(i["app"]), str(i["guid"]), i["index"]))
+
+    # -- buildpacks (the Stackato client's `buildpacks` and `create-buildpack`)
+
+    def buildpacks(self):
+        """[{guid, name, position, enabled, locked, filename}] sorted by position."""
+        out = []
+        for resource in self.resources("/v2/buildpacks", "buildpack list"):
+            entity, metadata = resource.get("entity") or {}, resource.get("metadata") or {}
+            out.append({"guid": metadata.get("guid"), "name": entity.get("name"),
+                        "position": int(entity.get("position") or 0), "enabled": bool(entity.get("enabled", True)),
+                        "locked": bool(entity.get("locked", False)), "filename": entity.get("filename")})
+        return sorted(out, key=lambda b: (b["position"], str(b["name"])))
+
+    def create_buildpack(self, name, position=None, enabled=True, locked=False):
+        """POST /v2/buildpacks; the new buildpack's guid."""
+        body = {"name": name, "enabled": enabled, "locked": locked}
+        if position is not None:
+            body["position"] = position
+        data = self.call("POST", "/v2/buildpacks", f"create buildpack {name}", data=json.dumps(body),
+                         content_type="application/json")
+        return ((data or {}).get("metadata") or {}).get("guid")
+
+    def update_buildpack(self, guid, name, **fields):
+        """PUT /v2/buildpacks/<guid> with position, enabled, locked."""
+        self.call("PUT", f"/v2/buildpacks/{guid}", f"update buildpack {name}", data=json.dumps(fields),
+                  content_type="application/json")
+
+    def upload_buildpack_bits(self, guid, name, filename, data):
+        """PUT /v2/buildpacks/<guid>/bits, multipart field buildpack."""
+        boundary = "stackato-cluster-" + base64.b16encode(os.urandom(8)).decode().lower()
+        safe = filename.replace('"', "_").replace("\r", "_").replace("\n", "_")
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="buildpack"; filename="{safe}"\r\n'
+                f"Content-Type: application/zip\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        self.call("PUT", f"/v2/buildpacks/{guid}/bits", f"upload the archive of buildpack {name}", data=body,
+                  content_type=f"multipart/form-data; boundary={boundary}")
+
+    def download_buildpack_bits(self, guid, name):
+        """GET /v2/buildpacks/<guid>/download: the archive's bytes."""
+        return self.call("GET", f"/v2/buildpacks/{guid}/download", f"download the archive of buildpack {name}", raw=True)

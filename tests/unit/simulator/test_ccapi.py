@@ -222,8 +222,8 @@ def test_buildpack_create_position_bits_and_download(sim_cluster):
     assert status == 201 and body["entity"]["position"] == 2 and body["entity"]["locked"] is True
     after = listed()
     assert after[1] == ("mine", 2, True) and len(after) == len(before) + 1
-    assert [n for n, p, _ in after if n != "mine"] == [n for n, p, _ in before]
-    assert [p for _, p, _ in after] == list(range(1, len(after) + 1))
+    assert [b[0] for b in after if b[0] != "mine"] == [b[0] for b in before]
+    assert [b[1] for b in after] == list(range(1, len(after) + 1))
     g = body["metadata"]["guid"]
     assert api.request("GET", f"/v2/buildpacks/{g}/download", token)[0] == 404
     boundary = "xXx"

@@ -68,7 +68,8 @@ def test_merge3_conflict(old, new, custom, lines):
     assert conflicts[0]["release"] in ("", "# Stackato 3.6.2\n")
 
 
-B = lambda s: s.encode()  # noqa: E731
+def B(text):
+    return text.encode()
 
 
 @pytest.mark.parametrize("kind,current,new,old,custom,action,write,aside", [
