@@ -72,6 +72,8 @@ SEED_HOSTS = [
 ]
 FIRST_NODE_HOST = 11
 PROXY_HOST = 240
+LB_HOST = 230       # HAProxy in front of the routers (traffic topologies), on the host
+LB_READY_S = 20.0
 UPSTREAM_HOST = 250
 BLACKHOLE_HOST = 251  # nothing listens there: direct downloads fail when a proxy is required
 SSH_PORT, STATE_PORT, SENTINEL_PORT, API_PORT = ports.SSH, ports.STATE, ports.SENTINEL, ports.API
@@ -254,6 +256,7 @@ def normalise(topology: dict) -> dict:
     topo = copy.deepcopy(topology)
     topo.setdefault("octet", 1)
     topo.setdefault("proxy", False)
+    topo.setdefault("traffic", False)
     topo.setdefault("time_scale", 0.0)
     topo.setdefault("apps", [])
     topo.setdefault("config", {"cloud_controller_ng": {"maintenance_mode": False}})
@@ -341,6 +344,7 @@ def node_json(topo: dict, node: dict) -> dict:
         "dea_memory_mb": int(node["dea_memory_mb"]),
         "upstream": {"https_port": UPSTREAM_HTTPS, "http_port": UPSTREAM_HTTP},
         "faults": node["faults"] or {},
+        "traffic": bool(topo.get("traffic")),
     }
 
 
@@ -429,6 +433,97 @@ def write_proxy_conf(topo: dict, root: Path) -> None:
         "Allow 127.0.0.0/8\nConnectPort 443\nConnectPort 80\nDisableViaHeader Yes\n")
 
 
+def lb_address(topo: dict) -> str:
+    return f"{addr(topo, LB_HOST)}:{ports.LOAD_BALANCER}"
+
+
+def haproxy_conf(topo: dict, pidfile: Path) -> str:
+    """HAProxy in front of every router, as operators put one in front of Stackato's routers:
+    an HTTP check on each router every 200 ms (out after one failure, back after one success),
+    failed connections retried on another router (redispatch)."""
+    routers = [n for n in topo["nodes"] if "router" in n["roles"]]
+    servers = "".join(f"    server {n['name']} {n['ip']}:{ports.ROUTER} check\n" for n in routers)
+    return (
+        "# Written by tests/harness/cluster.py (traffic: true). Loopback only.\n"
+        f"global\n    daemon\n    pidfile {pidfile}\n    maxconn 2000\n\n"
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n"
+        "    timeout server 10s\n    timeout check 1s\n    retries 3\n"
+        "    option redispatch 1\n    retry-on conn-failure empty-response response-timeout\n"
+        "    option http-server-close\n\n"
+        f"frontend apps\n    bind {lb_address(topo)}\n    default_backend routers\n\n"
+        "backend routers\n    balance roundrobin\n    option httpchk\n"
+        "    http-check send meth GET uri /healthz ver HTTP/1.0\n"
+        "    default-server inter 200ms fastinter 200ms downinter 200ms fall 1 rise 1\n"
+        + servers)
+
+
+def write_traffic(topo: dict, root: Path) -> None:
+    """The load balancer's config and traffic.json (what tests/traffic/loadgen.py reads)."""
+    lb_dir = root / "haproxy"
+    lb_dir.mkdir(exist_ok=True)
+    (lb_dir / "haproxy.cfg").write_text(haproxy_conf(topo, lb_dir / "haproxy.pid"))
+    write_json(root / "traffic.json", {
+        "cluster": topo["name"], "load_balancer": lb_address(topo), "domain": topo["domain"],
+        "apps": [{"name": a["name"], "instances": int(a.get("instances", 1))}
+                 for a in topo["apps"]],
+        "journal": str(root / "journal" / "events.jsonl"),
+        "nodes": {n["ip"]: n["name"] for n in topo["nodes"]},
+        "routers": [f"{n['ip']}:{ports.ROUTER}" for n in topo["nodes"] if "router" in n["roles"]]})
+
+
+def haproxy_pid(name: str) -> int | None:
+    """The pid of the cluster's HAProxy when that process still runs it (pidfile and cmdline)."""
+    lb_dir = cluster_dir(name) / "haproxy"
+    try:
+        pid = int((lb_dir / "haproxy.pid").read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if str(lb_dir / "haproxy.cfg").encode() in cmdline else None
+
+
+def start_haproxy(topo: dict) -> None:
+    """Start the cluster's HAProxy (Debian's package, on the host) and wait until an app
+    answers through it."""
+    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not os.path.exists(binary):
+        raise HarnessError("traffic: true needs Debian's haproxy on this machine "
+                           "(scripts/setup.sh installs it: apt-get install haproxy)")
+    cfg = cluster_dir(topo["name"]) / "haproxy" / "haproxy.cfg"
+    res = subprocess.run([binary, "-f", str(cfg)], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise HarnessError(f"haproxy did not start: {res.stderr.strip()}")
+    host, port = lb_address(topo).rsplit(":", 1)
+    app = (topo["apps"] or [{"name": "none"}])[0]["name"]
+    deadline = time.monotonic() + LB_READY_S
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0) as sock:
+                sock.sendall(f"GET / HTTP/1.0\r\nHost: {app}.{topo['domain']}\r\n\r\n".encode())
+                if sock.recv(12).startswith(b"HTTP/1.0 200") or not topo["apps"]:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise HarnessError(f"the load balancer {lb_address(topo)} does not route to {app} "
+                       f"after {LB_READY_S:.0f} s")
+
+
+def stop_haproxy(name: str) -> bool:
+    pid = haproxy_pid(name)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 15)
+    except ProcessLookupError:
+        return False
+    for dummy in range(50):
+        if haproxy_pid(name) is None or not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.05)
+    return True
+
+
 def inventory_group(roles: list[str]) -> str:
     """A node goes in the group of its main role; the Core node only in `core`."""
     if "primary" in roles:
@@ -499,6 +594,8 @@ def write_cluster_dir(topo: dict) -> Path:
     write_tls(topo, root)
     if topo["proxy"]:
         write_proxy_conf(topo, root)
+    if topo.get("traffic"):
+        write_traffic(topo, root)
     return write_inventory(topo, root)
 
 
@@ -694,6 +791,7 @@ def cmd_up(args) -> None:
         raise HarnessError(f"cluster {clash!r} already uses 127.42.{topo['octet']}.x: "
                            f"`down --name {clash}` or `--set octet=<n>`")
     image = ensure_image()
+    stop_haproxy(name)
     remove_containers(cluster_containers(name))  # members a previous topology had
     inventory = write_cluster_dir(topo)
     (cluster_dir(name) / "image").write_text(image + "\n")   # add-node starts the same image
@@ -701,8 +799,11 @@ def cmd_up(args) -> None:
     try:
         start_all(topo, cluster_dir(name), image)
         wait_ready(topo)
+        if topo["traffic"]:
+            start_haproxy(topo)
     except HarnessError:
         if not args.keep_on_failure:
+            stop_haproxy(name)
             remove_containers(cluster_containers(name))
         raise
     log(f"cluster {name!r} ({len(topo['nodes'])} nodes) up in "
@@ -788,6 +889,8 @@ def cmd_down(args) -> None:
     if args.all:
         out = podman("ps", "-a", "--filter", "name=^stk-", "--format", "{{.Names}}").stdout
         names = out.split()
+        for path in RUNS.glob("*/haproxy/haproxy.pid") if RUNS.exists() else []:
+            stop_haproxy(path.parent.parent.name)
     else:
         name = current_name(args.name)
         names = set(cluster_containers(name))
@@ -797,6 +900,8 @@ def cmd_down(args) -> None:
             members = ["upstream", "proxy"] + [n["name"] for n in topo["nodes"]]
             names |= {container_name(name, m) for m in members}
         names = sorted(names)
+        if stop_haproxy(name):
+            log("load balancer stopped")
     removed = remove_containers(names)
     log(f"removed {removed} container(s) in {time.monotonic() - started:.1f} s")
 

@@ -14,6 +14,10 @@ SSH = 2222              # sshd on every node
 STATE = 7474            # the cluster state server on the primary (stands in for config_redis)
 SENTINEL = 9292         # sentinel-d on every node (serves its download cache)
 API = 8443              # the Cloud Controller v2 API subset on the primary (HTTPS)
+ROUTER = 8080           # the router's reverse proxy on every router node (traffic topologies)
+APP_BASE = 61000        # an app instance serves on APP_BASE + its instance number (mod APP_RANGE)
+APP_RANGE = 4000        # on its DEA's address
+LOAD_BALANCER = 8080    # HAProxy in front of the routers, on 127.42.<C>.230 (the harness's)
 UPSTREAM_HTTP = 80      # the upstream content server
 UPSTREAM_HTTPS = 443
 

@@ -58,6 +58,7 @@ def _change(names, new_state: str, delay_s: float | None = None) -> dict:
                 continue   # starting a running process leaves it alone (its apps stay up)
             entry["state"] = new_state
             entry["ready_at"] = now + (delay_s or 0.0) if new_state == "STARTING" else 0
+            entry["since"] = now   # the router's proxy sees a stop+start it polled between
             if new_state == "STARTING" and not delay_s:
                 entry["state"] = "RUNNING"   # time_scale 0: started at once
             changed.append((name, entry["state"]))

@@ -142,6 +142,17 @@ def start_api_server() -> bool:
     return True
 
 
+def start_traffic(node: dict) -> None:
+    """A traffic cluster (node.json `traffic`): the app instances' HTTP on a DEA, the router's
+    reverse proxy on a router node (docs/dev/simulator.md §10)."""
+    if not node.get("traffic"):
+        return
+    if "dea" in node.get("roles", []):
+        start_daemon("apps-http.log", "stackato_sim.apps_http")
+    if "router" in node.get("roles", []):
+        start_daemon("router.log", "stackato_sim.router_proxy")
+
+
 def wait_for_port(ip: str, port: int, what: str) -> bool:
     """Block until ip:port accepts a connection (or the deadline passes)."""
     deadline = time.monotonic() + PORT_DEADLINE_S
@@ -177,6 +188,7 @@ def main() -> None:
     if is_primary:
         start_state_server()
         api = start_api_server()
+    start_traffic(node)
     wait_for_port(ip, ports.of(node, "sentinel_port"), "sentinel-d")
     if api:
         wait_for_port(ip, ports.of(node, "api_port"), "Cloud Controller API")

@@ -175,9 +175,23 @@ def _place_initial(state: dict) -> None:
             fits.sort(key=lambda ip: (
                 sum(1 for i in state["instances"] if i["dea"] == ip and i["app"] == name),
                 -(state["nodes"][ip]["dea_memory_mb"] - _used_mb(state, ip)), ip))
-            _new_instance(state, name, app["memory_mb"], fits[0] if fits else None)
+            inst = _new_instance(state, name, app["memory_mb"], fits[0] if fits else None)
+            inst["index"] = dummy
     for inst in state["instances"]:
         inst["up"] = inst["dea"] is not None
+
+
+def instance_index(state: dict, inst: dict) -> int:
+    """An instance's index (Cloud Foundry's instance number): kept when it moves; a state
+    saved before indices existed counts its position among the app's instances."""
+    if "index" in inst:
+        return int(inst["index"])
+    return [i["id"] for i in state["instances"] if i["app"] == inst["app"]].index(inst["id"])
+
+
+def instance_port(inst: dict) -> int:
+    """The port an instance serves HTTP on, on its DEA's address: unique per instance id."""
+    return ports.APP_BASE + int(str(inst["id"]).rsplit("-", 1)[1]) % ports.APP_RANGE
 
 
 def _new_instance(state: dict, app: str, memory_mb: int, dea: str | None) -> dict:
@@ -191,6 +205,7 @@ def _new_instance(state: dict, app: str, memory_mb: int, dea: str | None) -> dic
 class ClusterState:
     def __init__(self, path: str, cluster: dict):
         self.path = path
+        self.domain = nodeconf.cluster_domain(cluster)
         self.lock = threading.Lock()
         try:
             with open(path, encoding="utf-8") as f:
@@ -246,6 +261,7 @@ class ClusterState:
             up = self._instance_up(inst, now)
             if up != inst.get("up"):
                 inst["up"] = up
+                inst["up_since"] = now if up else 0
                 journal.emit("instance_started" if up else "instance_down",
                              app=inst["app"], dea=inst["dea"])
 
@@ -549,7 +565,9 @@ class ClusterState:
         moved = []
         for inst, target in plan:   # start the new instance first, then stop the old one
             new = _new_instance(self.state, inst["app"], inst["memory_mb"], target)
+            new["index"] = instance_index(self.state, inst)   # a moved instance keeps its index
             new["up"] = self._instance_up(new, now)
+            new["up_since"] = now if new["up"] else 0
             journal.emit("instance_started", app=inst["app"], dea=target)
             self.state["instances"].remove(inst)
             journal.emit("instance_stopped", app=inst["app"], dea=ip)
