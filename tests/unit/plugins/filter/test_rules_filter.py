@@ -17,6 +17,7 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.stackato.cluster.plugins.filter import inputs as inputs_filter
 from ansible_collections.stackato.cluster.plugins.filter import rules as rules_filter
 
 REPO = Path(__file__).resolve().parents[4]
@@ -33,9 +34,11 @@ def test_every_filter_is_documented_once():
     assert set(FILTERS) == {"preflight_node_findings", "preflight_cluster_findings", "preflight_summary",
                             "preflight_upstream_batches", "dea_capacity_findings", "dea_nodes", "instance_counts", "instance_shortfall",
                             "version_compare", "cache_ip"}
+    every = dict(FILTERS, **inputs_filter.FilterModule().filters())
+    assert not set(FILTERS) & set(inputs_filter.FilterModule().filters())
     docs = {p.stem for p in (REPO / "plugins" / "filter").glob("*.yml")}
-    assert docs == set(FILTERS)
-    for name in FILTERS:
+    assert docs == set(every)
+    for name in every:
         doc = yaml.safe_load((REPO / "plugins" / "filter" / f"{name}.yml").read_text())
         assert doc["DOCUMENTATION"]["name"] == name
         assert doc["EXAMPLES"] and doc["RETURN"]["_value"]
