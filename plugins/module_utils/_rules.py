@@ -392,7 +392,8 @@ def rule_access(facts, settings):
             f"{'; a become password is supplied' if become_password else ', and no become password is supplied'}."
             f" Fix: passwordless sudo for the upgrade (echo \"stackato ALL = (root) NOPASSWD: ALL\" | sudo tee"
             f" /etc/sudoers.d/nopasswd; sudo chmod 0440 /etc/sudoers.d/nopasswd), or supply the become password"
-            f" (--ask-become-pass, or ansible_become_password from a vault)."))
+            f" (--ask-become-pass, or ansible_become_password from a vault); with it, stackato_temporary_sudo: true grants"
+            f" passwordless sudo for the upgrade only (role temporary_sudo)."))
     if _as_bool(facts.get("ssh_password")):
         findings.append(finding("access", "warn", node,
                                 f"{label}: Ansible logs in with an SSH password. Fix: use an SSH key for the stackato user, "

@@ -158,7 +158,7 @@ def test_upstream_batches(endpoints, env, batches):
     pytest.param(node(sudo_rc=1), [("access", "fail")],
                  ["sudo asks the stackato user for a password", "rc 1", "no become password", "Fix: passwordless sudo"],
                  id="sudo-password"),
-    pytest.param(node(sudo_rc=1, become_password=True), [("access", "warn")], ["a become password is supplied"],
+    pytest.param(node(sudo_rc=1, become_password=True), [("access", "warn")], ["a become password is supplied", "stackato_temporary_sudo: true grants"],
                  id="sudo-password-supplied"),
     pytest.param(node(ssh_password=True), [("access", "warn")], ["SSH password", "Fix: use an SSH key"], id="ssh-password"),
     pytest.param(node(sudo_rc=2, sudo_error="[Errno 2] No such file or directory: b'sudo'", become_password=True),
