@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole story on a simulated cluster: bring up `small`, upgrade it 3.4.2 -> 3.6.2 with
-# `ansible-playbook playbooks/upgrade.yml`, and print what happened from the event journal.
+# The whole story on a simulated cluster: bring up `small` with live traffic (HTTP app
+# instances, a reverse proxy per router, HAProxy in front), upgrade it 3.4.2 -> 3.6.2 with
+# `ansible-playbook playbooks/upgrade.yml` while tests/traffic/loadgen.py sends a steady
+# request rate per app through HAProxy, and print what happened from the event journal and
+# the per-app request table (sent, failed, longest gap).
 # The cluster is removed at the end unless KEEP=1.
 #   NAME=demo  cluster name        KEEP=1  leave the cluster up
 #   OCTET=9    127.42.<OCTET>.x    TIME_SCALE=0.0  simulated durations (0 = instant)
@@ -39,8 +42,15 @@ ansible_env() {
     fi
 }
 
+# The upgrade under load: the generator sends for as long as ansible-playbook runs (bounded:
+# 900 s at most) and exits with the playbook's status; its result is printed at the end.
 upgrade() {
-    "$REPO/.venv/bin/ansible-playbook" -i "$INVENTORY" playbooks/upgrade.yml
+    "$PYTHON" tests/traffic/loadgen.py run --cluster "$NAME" --quiet --out "$TRAFFIC_RESULT" \
+        -- "$REPO/.venv/bin/ansible-playbook" -i "$INVENTORY" playbooks/upgrade.yml
+}
+
+traffic_table() {
+    "$PYTHON" tests/traffic/loadgen.py table "$TRAFFIC_RESULT"
 }
 
 # A short timeline from the journal: the window, the backup, each node's upgrade, the DEA
@@ -52,11 +62,12 @@ timeline() {
 main() {
     say "bringing up the simulated cluster '$NAME' (topology small)"
     INVENTORY="$(cluster up small --name "$NAME" --set "octet=$OCTET" \
-                 --set "time_scale=$TIME_SCALE" | tail -n 1)"
+                 --set "time_scale=$TIME_SCALE" --set traffic=true | tail -n 1)"
+    TRAFFIC_RESULT="$REPO/.run/clusters/$NAME/traffic-result.json"
     trap cleanup EXIT
     echo "inventory: $INVENTORY"
 
-    say "ansible-playbook playbooks/upgrade.yml -i $INVENTORY"
+    say "ansible-playbook playbooks/upgrade.yml -i $INVENTORY (under live traffic)"
     ansible_env
     local status=0 start=$SECONDS
     upgrade || status=$?
@@ -64,6 +75,9 @@ main() {
 
     say "timeline (from the cluster's event journal)"
     timeline || status=$((status ? status : 1))
+
+    say "live traffic through HAProxy during the upgrade (tests/traffic/loadgen.py)"
+    traffic_table || status=$((status ? status : 1))
     if [ "$status" -ne 0 ]; then
         say "the upgrade FAILED (exit $status); full journal: cluster.py journal --name $NAME"
     fi
