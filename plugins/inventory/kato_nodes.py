@@ -33,17 +33,26 @@ options:
     type: str
     choices: ['stackato.cluster.kato_nodes']
   core_host:
-    description: Address (name or IP) of the core node, as SSH reaches it from where the inventory is built.
+    description:
+      - Address (name or IP) of the core node, as SSH reaches it from where the inventory is built.
+      - AWX passes the source variables of an inventory source from a project as environment variables, so the
+        source can set E(STACKATO_KATO_NODES_CORE_HOST) instead.
     required: true
     type: str
+    env:
+      - name: STACKATO_KATO_NODES_CORE_HOST
   ssh_user:
     description: The user SSH logs in as on the core node; kato runs as this user (never root).
     type: str
     default: stackato
+    env:
+      - name: STACKATO_KATO_NODES_SSH_USER
   ssh_port:
     description: The SSH port of the core node.
     type: int
     default: 22
+    env:
+      - name: STACKATO_KATO_NODES_SSH_PORT
   ssh_private_key_file:
     description:
       - Private key for the SSH login. Without it, SSH uses its agent or its default keys.
@@ -77,10 +86,10 @@ options:
     default: {}
   connection_vars:
     description:
-      - Set C(ansible_user), C(ansible_port) and, when given, C(ansible_ssh_private_key_file) on the group C(stackato)
-        from O(ssh_user), O(ssh_port) and O(ssh_private_key_file), so that the playbooks reach every node the way
-        this plugin reached the core.
-      - Leave it V(false) when a credential provides them (an AWX machine credential gives the user and the key).
+      - Set C(ansible_user) and C(ansible_port) on the group C(stackato) from O(ssh_user) and O(ssh_port), so that the
+        playbooks reach every node the way this plugin reached the core.
+      - The key is not set, since its path may be valid only while the inventory is built (as in an AWX inventory
+        update); give it to the run instead (C(--private-key), C(ansible.cfg), an AWX Machine credential).
     type: bool
     default: false
 notes:
@@ -100,9 +109,11 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/stackato-kato-nodes
 cache_timeout: 600
 
-# As an AWX inventory source (the machine credential gives the user and key to the jobs)
+# As an AWX inventory source from a project (awx/inventory/stackato.kato_nodes.yml): the source
+# variables STACKATO_KATO_NODES_CORE_HOST (and _SSH_PORT) give the core node, the credential type
+# "Stackato inventory SSH key" the key; the jobs get user and key from their Machine credential
 plugin: stackato.cluster.kato_nodes
-core_host: 10.0.0.11
+connection_vars: true
 ssh_common_args: ['-o', 'StrictHostKeyChecking=accept-new']
 host_names:
   10.0.0.11: core
@@ -189,9 +200,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if self.get_option("connection_vars"):
             self.inventory.set_variable(PARENT_GROUP, "ansible_user", self.get_option("ssh_user"))
             self.inventory.set_variable(PARENT_GROUP, "ansible_port", self.get_option("ssh_port"))
-            if self.get_option("ssh_private_key_file"):
-                self.inventory.set_variable(PARENT_GROUP, "ansible_ssh_private_key_file",
-                                            self.get_option("ssh_private_key_file"))
         groups = cluster_groups(nodes)
         grouped = {ip for members in groups.values() for ip in members}
         for ip in sorted(nodes, key=ipaddress.ip_address):
