@@ -19,7 +19,9 @@ outside 127.0.0.0/8, or a name instead of an address, is refused before anything
 Every failure is kept with its time and the step the cluster was in then: the latest
 `upgrade_step` start, `kato_restart` or `dea_retire_start` in the simulator's journal before it. The result (JSON,
 --out) and the printed table give per app: instances, requests sent, failed, and the longest
-time without a successful answer when requests failed (the gap single-instance apps have).
+time without a successful answer when requests failed (the gap single-instance apps have),
+and the slowest answer (HAProxy's retries turn a short outage of every router into a delay of
+about a second a retry rather than a failure: a slowest answer near 1 s or more shows one).
 Standard library only.
 """
 
@@ -140,13 +142,15 @@ class AppLoad(threading.Thread):
         self.target, self.app, self.rate, self.budget = target, app, rate, budget
         self.vhost = f"{app['name']}.{domain}"
         self.results: list[tuple[float, str | None]] = []
+        self.slowest = 0.0
 
     def run(self) -> None:
         interval = 1.0 / self.rate
         next_at = time.monotonic()
         while self.budget.take():
-            sent = time.time()
+            sent, clock = time.time(), time.monotonic()
             self.results.append((sent, one_request(*self.target, self.vhost, self.app["name"])))
+            self.slowest = max(self.slowest, time.monotonic() - clock)
             next_at = max(next_at + interval, time.monotonic() - interval)   # no bursts
             if self.budget.stop.wait(max(0.0, next_at - time.monotonic())):
                 break
@@ -221,6 +225,7 @@ def summarise(traffic: dict, loads, steps, started: float, ended: float, rate: f
         apps.append({"name": load.app["name"], "instances": int(load.app["instances"]),
                      "sent": len(load.results), "failed": len(failed),
                      "longest_gap_s": longest_gap(load.results) if failed else 0.0,
+                     "slowest_s": round(getattr(load, "slowest", 0.0), 3),
                      "failures_by_step": by_step})
     failures.sort(key=lambda f: f["t"])
     return {"cluster": traffic.get("cluster"), "load_balancer": traffic.get("load_balancer"),
@@ -231,11 +236,12 @@ def summarise(traffic: dict, loads, steps, started: float, ended: float, rate: f
 
 
 def table(result: dict) -> str:
-    rows = [("app", "instances", "sent", "failed", "longest gap")]
+    rows = [("app", "instances", "sent", "failed", "longest gap", "slowest")]
     for app in result["apps"]:
         gap = f"{app['longest_gap_s']:.2f} s" if app["failed"] else "-"
-        rows.append((app["name"], str(app["instances"]), str(app["sent"]), str(app["failed"]), gap))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        rows.append((app["name"], str(app["instances"]), str(app["sent"]), str(app["failed"]), gap,
+                     f"{app.get('slowest_s', 0.0):.2f} s"))
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
                        enumerate(zip(row, widths))) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -176,13 +176,13 @@ def test_table_lists_every_app():
     result = {"apps": [
         {"name": "web", "instances": 2, "sent": 100, "failed": 0, "longest_gap_s": 0.0,
          "failures_by_step": {}},
-        {"name": "single", "instances": 1, "sent": 99, "failed": 2, "longest_gap_s": 0.31,
+        {"name": "single", "instances": 1, "sent": 99, "failed": 2, "longest_gap_s": 0.31, "slowest_s": 1.2,
          "failures_by_step": {"dea1: retire (instances move away)": 2}}],
         "duration_s": 10.0, "rate_per_app": 10.0, "load_balancer": "127.0.0.1:1",
         "multi_instance_failed": 0}
     lines = loadgen.table(result).splitlines()
-    assert lines[0].split() == ["app", "instances", "sent", "failed", "longest", "gap"]
-    assert lines[2].split() == ["web", "2", "100", "0", "-"]
-    assert lines[3].split() == ["single", "1", "99", "2", "0.31", "s"]
+    assert lines[0].split() == ["app", "instances", "sent", "failed", "longest", "gap", "slowest"]
+    assert lines[2].split() == ["web", "2", "100", "0", "-", "0.00", "s"]
+    assert lines[3].split() == ["single", "1", "99", "2", "0.31", "s", "1.20", "s"]
     assert "apps with 2+ instances: 0" in lines[4]
     assert "2 failed: single during dea1: retire (instances move away)" in lines[5]
