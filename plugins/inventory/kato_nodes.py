@@ -109,6 +109,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/stackato-kato-nodes
 cache_timeout: 600
 
+---
 # As an AWX inventory source from a project (awx/inventory/stackato.kato_nodes.yml): the source
 # variables STACKATO_KATO_NODES_CORE_HOST (and _SSH_PORT) give the core node, the credential type
 # "Stackato inventory SSH key" the key; the jobs get user and key from their Machine credential
