@@ -117,8 +117,8 @@ plugin: stackato.cluster.kato_nodes
 connection_vars: true
 ssh_common_args: ['-o', 'StrictHostKeyChecking=accept-new']
 host_names:
-  10.0.0.11: core
-  10.0.0.21: dea1
+  127.0.0.11: core
+  127.0.0.21: dea1
 """
 
 import ipaddress
