@@ -40,6 +40,8 @@ LOCAL = nodeconf.LOCAL
 KATO_PAUSE_S = 1.0          # stackato-kato: kato is absent this long (scaled) before reinstall
 HTTP_TIMEOUT_S = 20.0
 RESUME_HINT = "connectivity restored? resume with: kato node upgrade --resume"
+# What the upgrade resets (seed: "Proxy settings for Sample Applications may be lost").
+SAMPLE_APP_PROXY_KEYS = ("environment/app_http_proxy", "environment/app_https_proxy")
 PROXY_VARS = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 UPSTREAM_HOSTS = {"releases": "component-images.stackato.com", "kato": "upgrade.stackato.com"}
 
@@ -610,6 +612,12 @@ def run_step(version: str, comp: releases.Component, step: str, n: int, total: i
                 out(f"Removed custom buildpacks: {', '.join(removed)}")
         except _state_errors() as e:
             warn(f"could not clear custom buildpacks: {e}")
+        # the sample applications' proxy settings go back to the release's defaults ([ours])
+        for key in SAMPLE_APP_PROXY_KEYS:
+            try:
+                _state_client().config_set("dea_ng", key, "")
+            except _state_errors() as e:
+                warn(f"could not reset dea_ng {key}: {e}")
     time.sleep(nodeconf.scaled(comp.duration))
     if comp.name == releases.KATO_COMPONENT:
         try:
