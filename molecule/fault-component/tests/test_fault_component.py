@@ -1,0 +1,80 @@
+"""fault-component: a component's upgrade fails on dea2; the run stops safely, back in service,
+says to fix the cause first; the re-run resumes at dea2's upgrade step and finishes."""
+import json
+
+import pytest
+
+import journal
+
+
+@pytest.fixture(scope="module")
+def first():
+    return journal.saved_run("fault-first.json")
+
+
+@pytest.fixture(scope="module")
+def second():
+    return journal.saved_run("fault-second.json")
+
+
+@pytest.fixture(scope="module")
+def evts():
+    return journal.events()
+
+
+def dea2_ip():
+    return next(n["ip"] for n in journal.topology()["nodes"] if n["name"] == "dea2")
+
+
+def test_first_run_stops_at_dea2_back_in_service(first):
+    out = first["stdout"]
+    assert first["rc"] != 0
+    assert "FAILED: the upgrade stopped at dea2, step upgrade" in out, out[-3000:]
+    assert "component fence failed to upgrade" in out
+    assert "Cause: component." in out
+    assert "Cluster BACK IN SERVICE: maintenance mode is OFF" in out
+    assert "Next: fix the cause first" in out and "re-run to resume" not in out
+
+
+def test_failure_recorded_on_the_node_and_on_the_controller(first):
+    summary = json.loads((journal.CLUSTER_DIR / "upgrade-progress-first.json").read_text())
+    assert summary["result"] == "failed"
+    dea2 = summary["nodes"]["dea2"]
+    assert dea2["failed"]["step"] == "upgrade" and dea2["failed"]["cause"] == "component"
+    assert list(dea2["steps"]) == ["retire"]
+    assert set(summary["nodes"]["dea1"]["steps"]) == {"retire", "upgrade", "ready", "verify"}
+
+
+def test_maintenance_mode_off_after_the_failure(evts, first):
+    sets = [journal.is_on(e) for e in journal.maintenance_sets(evts)]
+    assert sets[:2] == [True, False], sets
+
+
+def test_rerun_resumes_at_dea2_and_finishes(second, evts):
+    out = second["stdout"]
+    assert second["rc"] == 0, out[-3000:]
+    assert "resuming: dea1 at step restart; dea2 at step upgrade" in out or "dea2 at step upgrade" in out
+    assert "dea2: resuming at step upgrade (done: retire)." in out
+    for host in journal.nodes():
+        assert journal.kato_version(host) == journal.TARGET, host.backend.host
+    # dea2 was retired once (by the first run): the re-run did not retire it again
+    assert len([e for e in journal.of(evts, "dea_retired") if e["dea"] == dea2_ip()]) == 1
+    summary = json.loads((journal.CLUSTER_DIR / "upgrade-progress.json").read_text())
+    assert summary["result"] == "ok"
+    assert all(set(n["steps"]) >= {"upgrade", "ready", "verify", "restart"} for n in summary["nodes"].values())
+
+
+def test_no_two_deas_retired_and_no_outage(evts):
+    retired = set()
+    for e in evts:
+        if e["event"] == "dea_retired":
+            retired.add(e["dea"])
+            assert len(retired) <= 1, f"second DEA retired while {retired} were: {e}"
+        elif e["event"] in ("dea_unretired",):
+            retired.discard(e["dea"])
+    assert journal.app_outages(evts) == []
+
+
+def test_lock_released(second):
+    host = journal.host(journal.core_name())
+    assert not host.file("/home/stackato/.stackato-cluster/upgrade.lock").exists
