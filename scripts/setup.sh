@@ -12,7 +12,8 @@ CONTAINERS_CONF_FILE="$REPO/tests/harness/containers.conf"
 # Host side only: tinyproxy, sshd and the simulator run inside the node image.
 # runc: crun fails here ("cgroups in hybrid mode not supported"); catatonit: `podman run --init`.
 # haproxy: the load balancer in front of the routers of a traffic cluster (run by the harness).
-APT_PACKAGES=(podman runc catatonit uidmap debootstrap openssh-client openssl ca-certificates tar make haproxy)
+# chromium: the report test opens report.html headless (loopback only) and screenshots it.
+APT_PACKAGES=(podman runc catatonit uidmap debootstrap openssh-client openssl ca-certificates tar make haproxy chromium)
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
