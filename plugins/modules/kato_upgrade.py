@@ -190,6 +190,17 @@ recovered:
   returned: success
   type: bool
   sample: false
+recoveries:
+  description:
+    - What the task recovered from without stopping, in order, one entry per recovery - a network error
+      (C(cause=network), the C(attempt) that failed, the C(delay) in seconds before the retry with C(--resume),
+      the C(reason) line) or kato gone missing (C(cause=kato_missing), the replayed C(command)); C(msg) says it in a line.
+    - Empty when nothing had to be recovered.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"cause": "network", "attempt": 1, "delay": 10, "reason": "ERROR: download failed: connection reset by peer",
+            "msg": "network error on attempt 1 (ERROR: download failed: connection reset by peer); resumed with --resume after 10 s"}]
 stdout_lines_tail:
   description: The last 20 lines of the last command's output.
   returned: success
@@ -442,6 +453,7 @@ class Upgrade:
         self.attempts = 0
         self.recovered = False
         self.replayed = None
+        self.recoveries = []
         self.tail = []
 
     def remaining(self):
@@ -510,6 +522,8 @@ class Upgrade:
                             rc=0, stdout=stdout)
         self.recovered = True
         self.replayed = command
+        self.recoveries.append({"cause": "kato_missing", "command": command,
+                                "msg": f"kato went missing; restored by replaying '{command}' from {cli_dir}"})
 
     def run(self, resume_first):
         """Run kato node upgrade, retrying network errors. Returns True when kato went missing and was restored."""
@@ -534,7 +548,12 @@ class Upgrade:
             if failure["cause"] == "network" and attempt <= self.params["retries"]:
                 self.module.log(f"kato node upgrade: network error, retrying with --resume in {delay}s: "
                                 f"{failure['reason']}")
-                time.sleep(min(delay, self.remaining()))
+                wait = min(delay, self.remaining())
+                self.recoveries.append({"cause": "network", "attempt": attempt, "delay": round(wait, 3),
+                                        "reason": failure["reason"],
+                                        "msg": f"network error on attempt {attempt} ({failure['reason']}); "
+                                               f"resumed with --resume after {wait:g} s"})
+                time.sleep(wait)
                 delay *= 2
                 continue
             if failure["cause"] == "network":
@@ -702,6 +721,7 @@ def run_module(module, client):
         status=status,
         attempts=upgrade.attempts,
         recovered=upgrade.recovered,
+        recoveries=upgrade.recoveries,
         duration=round(time.monotonic() - upgrade.started, 3),
         stdout_lines_tail=upgrade.tail,
         diff={"before": f"version: {result['version_before']}\n", "after": f"version: {result['version_after']}\n"},

@@ -36,7 +36,7 @@ CASES = [
             {"argv": STATUS, "out": status("3.6.2", state="done")},
         ],
         "result": {"changed": True, "version_before": "3.4.2", "version_after": "3.6.2", "attempts": 1,
-                   "recovered": False, "stdout_lines_tail": ["Upgrading...", "Node 127.0.0.1 upgraded to 3.6.2"]},
+                   "recovered": False, "recoveries": [], "stdout_lines_tail": ["Upgrading...", "Node 127.0.0.1 upgraded to 3.6.2"]},
     },
     {
         "id": "upgrade_all_options",
@@ -140,7 +140,14 @@ CASES = [
             {"argv": ["version"], "out": "3.6.2\n"},
             {"argv": STATUS, "out": status("3.6.2", state="done")},
         ],
-        "result": {"changed": True, "attempts": 3},
+        "result": {"changed": True, "attempts": 3, "recoveries": [
+            {"cause": "network", "attempt": 1, "delay": 5, "reason": "ERROR: download failed: Connection reset by peer",
+             "msg": "network error on attempt 1 (ERROR: download failed: Connection reset by peer); "
+                    "resumed with --resume after 5 s"},
+            {"cause": "network", "attempt": 2, "delay": 10, "reason": "ERROR: Could not resolve host upgrade.stackato.com",
+             "msg": "network error on attempt 2 (ERROR: Could not resolve host upgrade.stackato.com); "
+                    "resumed with --resume after 10 s"},
+        ]},
         "sleeps": [5, 10],
     },
     {
@@ -305,6 +312,9 @@ def test_missing_kato_after_failed_run_is_recovered(run_module, kato, sentinel, 
     result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, **sentinel), calls)
     assert not failed, result
     assert result["recovered"] is True
+    assert result["recoveries"] == [{
+        "cause": "kato_missing", "command": "bin/sentinel upgrade 3.6.2 127.0.0.1 --skip-download",
+        "msg": f"kato went missing; restored by replaying 'bin/sentinel upgrade 3.6.2 127.0.0.1 --skip-download' from {cli}"}]
     assert result["changed"] is True
     assert result["version_after"] == "3.6.2"
     assert result["stdout_lines_tail"] == ["Node 127.0.0.1 upgraded to 3.6.2"]
