@@ -11,8 +11,9 @@ short_description: Progress lines, a JSONL event log and a report of every stack
 version_added: 1.1.0
 description:
   - Next to Ansible's own output (it replaces nothing), prints a progress line when a node starts a step of the
-    upgrade - C(node N of M), the step, the time elapsed and an ETA from the plan's estimates (the median durations
-    measured by earlier runs, else the documented default per step).
+    upgrade - C(node N of M), the step, the time elapsed and an ETA from the plan - the C(plan.json) that
+    playbook stackato.cluster.plan wrote in the runs directory when it was made after the latest run for this target
+    and these nodes, else the same estimates from the inventory's groups and earlier runs' event logs.
   - Writes the run's event log on the controller, one JSON object a line (C(events.jsonl)) - per node and step its
     start, end, result and recoveries (C(attempts), C(recovered) of M(stackato.cluster.kato_upgrade)), the versions
     read, warnings, and maintenance mode turned on and off.
@@ -68,6 +69,7 @@ from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.stackato.cluster.plugins.module_utils import _report
+from ansible_collections.stackato.cluster.plugins.module_utils import _plan
 from ansible_collections.stackato.cluster.plugins.module_utils._plan import upgrade_order
 
 GROUPS = ("core", "controller", "router", "dea", "data_services")
@@ -148,12 +150,38 @@ class CallbackModule(CallbackBase):
                 target = str(target) if target and "{" not in str(target) else None
             except Exception:  # pylint: disable=broad-except
                 target = None
+        self._plan, source = self._load_plan(groups, target)
+        for row in self._plan.get("nodes", []):
+            if row.get("node") in nodes:
+                nodes[row["node"]]["components"] = len(row.get("components") or [])
         self._write("run_start", self._started, playbook=self._playbook, inventory=list(context.CLIARGS.get("inventory") or ()),
                     check=bool(context.CLIARGS.get("check")), nodes=nodes, order=self._order, target=target)
-        estimates = _report.step_estimates(_report.measured_durations(
-            _report.load_history(os.path.dirname(self._dir))))
-        batches = [(label, serial, members) for (_g, label, serial), members in stages if members]
-        self._plan = _report.estimate_plan(batches, {h: {"roles": nodes[h]["roles"]} for h in self._order}, target, estimates)
+        self._write("plan", source=source, window_s=self._plan.get("window_s"), pending=self._plan.get("pending"))
+
+    def _load_plan(self, groups, target):
+        """The plan of stackato.cluster.plan (plan.json in the runs directory) when it was made after the
+        latest earlier run that upgraded a node, for this target and these nodes; else the estimate from the inventory's groups
+        and the earlier runs' event logs (every node counted as pending)."""
+        base = os.path.dirname(self._dir)
+        path = os.path.join(base, "plan.json")
+        try:
+            latest = 0.0
+            for name in sorted(os.listdir(base), reverse=True):
+                log = os.path.join(base, name, "events.jsonl")
+                if os.path.join(base, name) == self._dir or not os.path.isfile(log):
+                    continue
+                if any(e.get("event") == "step_start" and e.get("step") in _plan.NODE_STEPS for e in _report.read_events(log)):
+                    latest = os.path.getmtime(log)
+                    break
+            if os.path.getmtime(path) > latest:
+                with open(path, encoding="utf-8") as handle:
+                    plan = json.load(handle)
+                if plan.get("target") == target and sorted(r.get("node") for r in plan.get("nodes", [])) == sorted(self._order):
+                    return plan, path
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+        measured = _plan.measured_steps([_report.history_rows(events) for events in _report.load_history(base)])
+        return _plan.estimate(groups, {}, target or "0", measured=measured), "estimate"
 
     # --- steps ---------------------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ The documentation of each filter is the ``<filter name>.yml`` file next to this 
 
 from __future__ import annotations
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _inputs, _plan
+from ansible_collections.stackato.cluster.plugins.module_utils import _inputs, _plan, _report
 
 
 def input_findings(facts):
@@ -29,8 +31,28 @@ def upgrade_plan(groups, versions, target, backup=True, restart=True):
         raise AnsibleFilterError(f"stackato.cluster.upgrade_plan: {exc}") from exc
 
 
+def upgrade_plan_estimate(groups, versions, target, node_ips=None, kato_nodes=None, summary=None, runs_dir="",
+                          inventory_sources=(), backup=True, restart=True):
+    """The plan with its estimates (_plan.estimate) and its lines; earlier runs' event logs read from the runs
+    directory (runs_dir, else stackato-runs next to the inventory), where the plan's JSON goes (json_path)."""
+    try:
+        summary = summary if isinstance(summary, dict) else {}
+        sources = [str(s) for s in inventory_sources or []]
+        directory = _report.runs_dir(sources, runs_dir or None)
+        history = _report.load_history(directory)
+        measured = _plan.measured_steps([_report.history_rows(events) for events in history])
+        plan = _plan.estimate(groups, versions, target, _plan.kato_roles_by_host(node_ips, kato_nodes),
+                              summary.get("findings") or [], bool(summary.get("failed")), measured, sources, backup, restart)
+        plan.update(measured_runs=len(history), runs_dir=directory, json_path=os.path.join(directory, "plan.json"))
+        plan["lines"] = _plan.estimate_lines(plan) + [f"The plan as JSON: {plan['json_path']}"]
+        return plan
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.upgrade_plan_estimate: {exc}") from exc
+
+
 class FilterModule:
     """The stackato.cluster input rules and upgrade plan."""
 
     def filters(self):
-        return {"input_findings": input_findings, "upgrade_plan": upgrade_plan}
+        return {"input_findings": input_findings, "upgrade_plan": upgrade_plan,
+                "upgrade_plan_estimate": upgrade_plan_estimate}

@@ -75,3 +75,200 @@ def upgrade_plan(groups, versions, target, backup=True, restart=True):
         step += 1
     lines.append(f"{step}. turn maintenance mode off: the window closes")
     return lines
+
+
+# --- estimates -------------------------------------------------------------------------------
+# The components of a Stackato 3.x release by kato role, in kato's upgrade order (the release's
+# component list; tests/simulator/stackato_sim/releases.py carries the same table, a unit test
+# keeps them equal). A node upgrades every component of its roles ("base" is on every node).
+RELEASE_COMPONENTS = {
+    "base": ("stackato-kato", "stackato-base", "logyard", "nginx"),
+    "dea": ("dea_ng", "fence", "apptail"),
+    "controller": ("cloud_controller_ng", "aok", "console"),
+    "router": ("router2g",),
+    "primary": ("health_manager", "stackato-rest"),
+    "mdns": ("mdns",), "filesystem": ("filesystem",), "mysql": ("mysql",), "postgresql": ("postgresql",),
+    "mongodb": ("mongodb",), "redis": ("redis",), "rabbit": ("rabbit",), "rabbit3": ("rabbit3",),
+    "memcached": ("memcached",), "harbor": ("harbor",),
+}
+DATA_SERVICE_ROLES = ("filesystem", "mysql", "postgresql", "mongodb", "redis", "rabbit", "rabbit3", "memcached", "harbor")
+# kato roles assumed for an inventory group when kato's node list was not read.
+GROUP_KATO_ROLES = {"core": ("base", "primary", "controller", "router"), "controller": ("base", "controller"),
+                    "router": ("base", "router"), "dea": ("base", "dea"), "data_services": ("base",) + DATA_SERVICE_ROLES}
+# No duration is documented for a component's upgrade: the collection's default per component,
+# used until an earlier run measured the upgrade step (then seconds per component, measured).
+DEFAULT_COMPONENT_SECONDS = 60.0
+# The steps of one node's upgrade and of the whole cluster (the names of the event log's steps).
+NODE_STEPS = ("gates", "retire", "upgrade", "ready", "verify")
+CLUSTER_STEPS = ("maintenance on", "backup", "restart", "maintenance off")
+# Defaults in seconds of the other steps (the same as _report.DEFAULT_DURATIONS).
+DEFAULT_STEP_SECONDS = {"gates": 10.0, "retire": 60.0, "ready": 120.0, "verify": 20.0,
+                        "maintenance on": 5.0, "backup": 120.0, "restart": 180.0, "maintenance off": 5.0}
+
+
+def node_components(kato_roles=None, groups_of_node=()):
+    """The release's components a node upgrades: from its kato roles, else from its inventory groups."""
+    roles = [str(r) for r in kato_roles or []]
+    if "data-services" in roles:
+        roles = [r for r in roles if r != "data-services"] + list(DATA_SERVICE_ROLES)
+    if not roles:
+        for group in groups_of_node or ():
+            roles.extend(GROUP_KATO_ROLES.get(str(group), ()))
+    roles = ["base"] + [r for r in roles if r != "base"]
+    components = []
+    for role in roles:
+        for component in RELEASE_COMPONENTS.get(role, ()):
+            if component not in components:
+                components.append(component)
+    return components
+
+
+def kato_roles_by_host(node_ips=None, kato_nodes=None):
+    """``{host: [kato roles]}`` from ``{host: stackato_node_ip}`` and kato's node list ``{ip: {"roles": [...]}}``
+    (kato_info's ``nodes``); a host whose address kato does not list is left out."""
+    node_ips = node_ips if isinstance(node_ips, Mapping) else {}
+    kato_nodes = kato_nodes if isinstance(kato_nodes, Mapping) else {}
+    roles = {}
+    for host, ip in node_ips.items():
+        entry = kato_nodes.get(str(ip)) if ip else None
+        if isinstance(entry, Mapping) and entry.get("roles"):
+            roles[str(host)] = [str(r) for r in entry["roles"]]
+    return roles
+
+
+def _median(values):
+    values = sorted(float(v) for v in values)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2, 1)
+
+
+def measured_steps(runs):
+    """From earlier runs, each a list of ``{node, step, seconds, components}`` (steps that ended ok;
+    ``components`` is the number of components the node upgraded, None when the run did not record it):
+    ``{"steps": {step: [seconds]}, "per_component": [seconds per component of each measured upgrade]}``."""
+    steps, per_component = {}, []
+    for run in runs or []:
+        for row in run or []:
+            step, seconds = str(row.get("step")), row.get("seconds")
+            if seconds is None:
+                continue
+            steps.setdefault(step, []).append(float(seconds))
+            count = row.get("components")
+            if step == "upgrade" and count:
+                per_component.append(float(seconds) / int(count))
+    return {"steps": steps, "per_component": per_component}
+
+
+def step_estimate(step, measured=None, components=0):
+    """``(seconds, source)`` of one step of one node: measured by earlier runs (median), else the default.
+
+    The upgrade step scales with the node's components: the median measured seconds per component
+    (earlier runs that recorded the node's components), else the median measured upgrade of a node,
+    else DEFAULT_COMPONENT_SECONDS per component."""
+    measured = measured or {}
+    values = (measured.get("steps") or {}).get(step) or []
+    if step == "upgrade":
+        rate = _median(measured.get("per_component") or [])
+        if rate is not None and components:
+            return round(rate * components, 1), f"measured: {rate:g} s x {components} components"
+        if values:
+            return _median(values), f"measured: median of {len(values)} upgrade(s)"
+        return round(DEFAULT_COMPONENT_SECONDS * max(1, components), 1), \
+            f"default: {DEFAULT_COMPONENT_SECONDS:g} s x {max(1, components)} components"
+    if values:
+        return _median(values), f"measured: median of {len(values)}"
+    return DEFAULT_STEP_SECONDS.get(step, 0.0), "default"
+
+
+def next_command(inventory_sources, target, pending, failed):
+    """The command to run next: the upgrade; after fixing the preflight failures, the plan again."""
+    inventory = " ".join(f"-i {s}" for s in inventory_sources or []) or "-i <inventory>"
+    if failed:
+        return f"fix the preflight failures above, then: ansible-playbook stackato.cluster.plan {inventory}"
+    if not pending:
+        return "nothing: every node already runs the target"
+    return f"ansible-playbook stackato.cluster.upgrade {inventory} -e stackato_target_version={target}"
+
+
+def estimate(groups, versions, target, kato_roles=None, findings=(), failed=False, measured=None,
+             inventory_sources=(), backup=True, restart=True):
+    """The plan with its estimates, JSON-ready: per node (playbook order) its roles, current -> target,
+    batch and position, components, each step's estimate and source; the cluster's steps; the
+    maintenance window (maintenance on, backup, every batch - one node after the other, or together:
+    the longest -, the restart, maintenance off); the preflight findings and the next command.
+
+    ``kato_roles`` is ``{host: [kato roles]}`` (kato node list), ``findings`` the preflight
+    summary's findings, ``measured`` from :func:`measured_steps`."""
+    versions = versions if isinstance(versions, Mapping) else {}
+    kato_roles = kato_roles if isinstance(kato_roles, Mapping) else {}
+    groups = groups if isinstance(groups, Mapping) else {}
+    target = str(target)
+    order = [(stage, hosts) for stage, hosts in upgrade_order(groups) if hosts]
+    rows, position, window_s, pending = [], 0, 0.0, []
+    for batch, ((group, label, serial), hosts) in enumerate(order, start=1):
+        lengths = []
+        for host in hosts:
+            position += 1
+            in_groups = [g for g, _l, _s in STAGES if host in [str(h) for h in groups.get(g) or []]]
+            components = node_components(kato_roles.get(host), in_groups)
+            is_pending = _below(versions.get(host) or "0", target)
+            steps, sources = {}, {}
+            if is_pending:
+                pending.append(host)
+                for step in NODE_STEPS:
+                    if step == "retire" and "dea" not in in_groups and "dea" not in (kato_roles.get(host) or []):
+                        continue
+                    steps[step], sources[step] = step_estimate(step, measured, len(components))
+            total = round(sum(steps.values()), 1)
+            lengths.append(total)
+            rows.append({"node": host, "roles": in_groups, "kato_roles": list(kato_roles.get(host) or []),
+                         "current": versions.get(host), "target": target, "pending": is_pending, "batch": batch,
+                         "batch_label": label, "one_at_a_time": bool(serial), "order": position,
+                         "components": components, "steps": steps, "sources": sources, "estimate_s": total})
+        window_s += sum(lengths) if serial else max(lengths, default=0.0)
+    cluster, cluster_sources = {}, {}
+    if pending:
+        for step in CLUSTER_STEPS:
+            if (step == "backup" and not backup) or (step == "restart" and not restart):
+                continue
+            cluster[step], cluster_sources[step] = step_estimate(step, measured)
+        window_s += sum(cluster.values())
+    findings = [dict(f) for f in findings or [] if isinstance(f, Mapping)]
+    return {"target": target, "nodes": rows, "pending": pending, "cluster_steps": cluster,
+            "cluster_sources": cluster_sources, "window_s": round(window_s, 1) if pending else 0.0,
+            "findings": findings, "preflight_failed": bool(failed),
+            "next_command": next_command(inventory_sources, target, pending, failed)}
+
+
+def _clock(seconds):
+    seconds = int(round(max(0.0, float(seconds or 0))))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def estimate_lines(plan):
+    """The plan of :func:`estimate` as lines to print."""
+    if not plan["pending"]:
+        lines = [f"Plan: every node already runs {plan['target']}: nothing to upgrade, no maintenance window."]
+    else:
+        lines = [f"Plan: upgrade {len(plan['pending'])} of {len(plan['nodes'])} node(s) to {plan['target']}; "
+                 f"estimated maintenance window {_clock(plan['window_s'])} ({plan['window_s']:g} s)."]
+    for row in plan["nodes"]:
+        how = "one at a time" if row["one_at_a_time"] else "together"
+        what = f"{row['current'] or '?'} -> {row['target']}" if row["pending"] else f"at {row['target']}, skipped"
+        roles = ", ".join(row["kato_roles"] or row["roles"])
+        lines.append(f"{row['order']}. {row['node']} [{roles}] {what}; batch {row['batch']} ({row['batch_label']}, {how})"
+                     + (f"; {len(row['components'])} components; estimated {_clock(row['estimate_s'])}" if row["pending"] else ""))
+        for step, seconds in row["steps"].items():
+            lines.append(f"     {step} {_clock(seconds)} ({row['sources'][step]})")
+    if plan["cluster_steps"]:
+        lines.append("Cluster steps: " + ", ".join(f"{step} {_clock(s)} ({plan['cluster_sources'][step]})"
+                                                   for step, s in plan["cluster_steps"].items()))
+    tags = {"fail": "FAIL", "warn": "WARN", "info": "INFO"}
+    found = [f"Preflight {tags.get(f.get('level'), str(f.get('level')).upper())} [{f.get('check')}] {f.get('msg')}"
+             for f in plan["findings"]]
+    lines.extend(found or ["Preflight: no finding."])
+    lines.append(f"Next: {plan['next_command']}")
+    return lines

@@ -10,12 +10,8 @@
 The callback plugin ``stackato.cluster.upgrade_progress`` writes a run's event log (JSONL, one
 event a line, see :func:`event`); :func:`build_report` turns an event log into the report (a
 dict, written as JSON) and :func:`render_html` into a self-contained page (inline CSS and SVG,
-no network fetch). :func:`estimate_plan` estimates each step and the maintenance window from
-earlier runs' event logs, else from :data:`DEFAULT_DURATIONS`.
-
-No per-component duration is documented for a Stackato release, so a step's estimate is the
-median of the durations measured by earlier runs (newest run first, :data:`HISTORY_RUNS` runs),
-or the default below.
+no network fetch). The plan's estimates are _plan.estimate's, from earlier runs' event logs
+(:func:`load_history`, :func:`history_rows`: newest run first, :data:`HISTORY_RUNS` runs).
 
 The report of a recorded log: ``python3 scripts/stackato-report.py stackato-runs/<run>/events.jsonl [--traffic F] [--out DIR]``.
 """
@@ -25,7 +21,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import statistics
 import time
 
 # Every step of a run, in the order a node meets them, with its documented default estimate in
@@ -52,6 +47,7 @@ ROLE_STEPS = {
 }
 FILE_STEPS = {
     ("maintenance_mode", "lock.yml"): "lock", ("maintenance_mode", "unlock.yml"): "lock",
+    ("maintenance_mode", "lock_check.yml"): "lock",
     ("maintenance_mode", "summary.yml"): "report", ("maintenance_mode", "on_failure.yml"): "failure",
     ("node_upgrade", "gates.yml"): "gates", ("node_upgrade", "retire.yml"): "retire",
     ("node_upgrade", "stop_roles.yml"): "upgrade", ("node_upgrade", "upgrade.yml"): "upgrade",
@@ -235,66 +231,14 @@ def load_history(directory, limit=HISTORY_RUNS):
     return runs
 
 
-def measured_durations(runs):
-    """``{step: [seconds]}`` of the steps that ended ok, from event logs (newest first), HISTORY_RUNS at most."""
-    measured = {}
-    for events in list(runs)[:HISTORY_RUNS]:
-        for s in _steps(events):
-            if s["result"] == "ok" and s["step"] in DEFAULT_DURATIONS:
-                measured.setdefault(s["step"], []).append(round(s["end"] - s["start"], 3))
-    return measured
-
-
-def step_estimates(measured=None, defaults=None):
-    """``{step: (seconds, source)}``: the median measured duration, else the default."""
-    defaults = dict(DEFAULT_DURATIONS, **(defaults or {}))
-    estimates = {}
-    for step, seconds in defaults.items():
-        values = (measured or {}).get(step) or []
-        estimates[step] = ((round(statistics.median(values), 1), f"measured ({len(values)})") if values
-                           else (float(seconds), "default"))
-    return estimates
-
-
-def estimate_plan(order, nodes, target, estimates, findings=(), failed=False, command=""):
-    """The plan of an upgrade run.
-
-    ``order`` is ``[(batch label, one at a time?, [hosts])]`` in the playbook's order (see
-    _plan.upgrade_order); ``nodes`` ``{host: {"roles": [...], "version": "x.y.z" or None, "pending": bool}}``;
-    ``estimates`` from :func:`step_estimates`. The window runs from maintenance on to off: the
-    backup, every batch (one node after the other, or together: the longest), the restart of
-    every node at once, maintenance off."""
-    def secs(step):
-        return estimates.get(step, (float(DEFAULT_DURATIONS.get(step, 0)), "default"))[0]
-
-    rows, position, window_s = [], 0, 0.0
-    pending = [h for _label, _serial, hosts in order for h in hosts if (nodes.get(h) or {}).get("pending", True)]
-    for index, (label, serial, hosts) in enumerate(order, start=1):
-        batch = []
-        for host in hosts:
-            position += 1
-            info = nodes.get(host) or {}
-            steps = {}
-            if info.get("pending", True):
-                for step in NODE_STEPS:
-                    if step == "retire" and "dea" not in (info.get("roles") or []):
-                        continue
-                    steps[step] = secs(step)
-            total = round(sum(steps.values()), 1)
-            batch.append(total)
-            rows.append({"node": host, "roles": list(info.get("roles") or []), "current": info.get("version"),
-                         "target": target, "pending": bool(info.get("pending", True)), "batch": index,
-                         "batch_label": label, "one_at_a_time": bool(serial), "order": position,
-                         "steps": steps, "estimate_s": total})
-        window_s += sum(batch) if serial else max(batch, default=0.0)
-    cluster = {}
-    if pending:
-        cluster = {step: secs(step) for step in ("maintenance on", "backup", "restart", "maintenance off")}
-        window_s += sum(cluster.values())
-    return {"target": target, "nodes": rows, "pending": pending, "cluster_steps": cluster,
-            "estimates": {step: {"seconds": s, "source": src} for step, (s, src) in sorted(estimates.items())},
-            "window_s": round(window_s, 1), "findings": list(findings), "preflight_failed": bool(failed),
-            "next_command": command}
+def history_rows(events):
+    """The steps of one recorded run that ended ok, as ``{node, step, seconds, components}`` (the number
+    of components the node upgraded, as the run recorded it, else None): what _plan.measured_steps reads."""
+    start = next((e for e in events if e["event"] == "run_start"), {})
+    nodes = start.get("nodes") or {}
+    return [{"node": s["node"], "step": s["step"], "seconds": round(s["end"] - s["start"], 3),
+             "components": (nodes.get(s["node"]) or {}).get("components")}
+            for s in _steps(events) if s["result"] == "ok" and s["step"] in DEFAULT_DURATIONS]
 
 
 def remaining(plan, done, current=None, now=None):
@@ -324,31 +268,6 @@ def clock(seconds):
     seconds = int(round(max(0.0, float(seconds or 0))))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def plan_lines(plan):
-    """The plan as lines to print."""
-    lines = []
-    if not plan["pending"]:
-        lines.append(f"Plan: every node already runs {plan['target']}: nothing to upgrade.")
-    else:
-        lines.append(f"Plan: upgrade {len(plan['pending'])} of {len(plan['nodes'])} node(s) to {plan['target']}; "
-                     f"estimated maintenance window {clock(plan['window_s'])}.")
-    for row in plan["nodes"]:
-        how = "one at a time" if row["one_at_a_time"] else "together"
-        what = (f"{row['current'] or '?'} -> {row['target']}" if row["pending"] else f"at {row['target']}, skipped")
-        steps = ", ".join(f"{step} {clock(s)}" for step, s in row["steps"].items())
-        lines.append(f"{row['order']}. {row['node']} [{', '.join(row['roles'])}] {what}; batch {row['batch']} "
-                     f"({row['batch_label']}, {how}){'; ' + steps + ' = ' + clock(row['estimate_s']) if steps else ''}")
-    if plan["cluster_steps"]:
-        lines.append("Cluster steps: " + ", ".join(f"{step} {clock(s)}" for step, s in plan["cluster_steps"].items()))
-    sources = sorted({v["source"] for v in plan["estimates"].values()})
-    lines.append("Estimates: " + ", ".join(sources) + " (measured = median of earlier runs' event logs; "
-                 "default = the collection's documented default per step)")
-    lines.extend(["Preflight: " + f for f in plan["findings"]] or ["Preflight: no finding."])
-    lines.append(("Next (fix the preflight failures first, then): " if plan["preflight_failed"] else "Next: ")
-                 + plan["next_command"])
-    return lines
 
 
 # Colours of the timeline's bars, by step.

@@ -59,6 +59,8 @@ def test_ansible_builder_create_writes_a_containerfile(built):
     assert "ansible-galaxy collection install" in containerfile and "-r requirements.yml" in containerfile
     assert "introspect" in containerfile  # the collection's dependencies are read from the installed copy
     assert "install-from-bindep" in containerfile
+    # every job in the EE has the collection's progress callback enabled
+    assert "ENV ANSIBLE_CALLBACKS_ENABLED=stackato.cluster.upgrade_progress" in containerfile
     assert (built / "context" / "_build" / "collections" / TARBALL).is_file()
     requirements = yaml.safe_load((built / "context" / "_build" / "requirements.yml").read_text())
     assert requirements == {"collections": [{"name": f"collections/{TARBALL}", "type": "file"}]}

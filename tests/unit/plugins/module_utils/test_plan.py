@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from ansible_collections.stackato.cluster.plugins.filter.inputs import FilterModule
@@ -58,3 +61,128 @@ def test_unknown_version_counts_as_pending():
 
 def test_filter_registered():
     assert FilterModule().filters()["upgrade_plan"]({"core": ["c"]}, {"c": "3.6.2"}, "3.6.2")[0].startswith("Plan: every node")
+
+
+# --- estimates ---------------------------------------------------------------------------------
+
+DEFAULTS = _plan.DEFAULT_STEP_SECONDS
+
+
+@pytest.mark.parametrize("kato_roles, groups_of_node, count", [
+    (["base", "dea"], [], 4 + 3),
+    (["base", "controller", "primary", "router"], [], 4 + 3 + 2 + 1),
+    (["data-services"], [], 4 + 9),                   # kato's role group
+    (["base", "mysql", "postgresql", "redis", "filesystem"], [], 4 + 4),
+    (None, ["dea"], 7),                               # roles unknown: the group's usual roles
+    (None, ["core"], 10),
+    ([], [], 4),                                      # base only
+])
+def test_node_components(kato_roles, groups_of_node, count):
+    components = _plan.node_components(kato_roles, groups_of_node)
+    assert len(components) == count and len(set(components)) == count and components[0] == "stackato-kato"
+
+
+def test_release_components_are_the_simulated_releases():
+    """The table is the release's component list: the simulator's catalogue carries the same."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "simulator"))
+    from stackato_sim import releases as sim  # pylint: disable=import-outside-toplevel
+    by_role = {}
+    for name, roles, *_rest in sim._COMPONENTS:  # pylint: disable=protected-access
+        for role in roles:
+            by_role.setdefault(role, []).append(name)
+    assert {r: tuple(c) for r, c in by_role.items()} == _plan.RELEASE_COMPONENTS
+
+
+@pytest.mark.parametrize("step, measured, components, expected", [
+    ("upgrade", {}, 7, (420.0, "default: 60 s x 7 components")),
+    ("upgrade", {"steps": {"upgrade": [30, 10, 20]}}, 7, (20.0, "measured: median of 3 upgrade(s)")),
+    ("upgrade", {"steps": {"upgrade": [30]}, "per_component": [2.0, 3.0, 10.0]}, 7,
+     (21.0, "measured: 3 s x 7 components")),
+    ("upgrade", {"steps": {"upgrade": [30, 40]}, "per_component": []}, 7, (35.0, "measured: median of 2 upgrade(s)")),
+    ("verify", {}, 7, (20.0, "default")),
+    ("verify", {"steps": {"verify": [1.0, 3.0]}}, 7, (2.0, "measured: median of 2")),
+    ("backup", {"steps": {"upgrade": [5]}}, 0, (120.0, "default")),
+])
+def test_step_estimate(step, measured, components, expected):
+    assert _plan.step_estimate(step, measured, components) == expected
+
+
+def test_measured_steps_per_component_only_where_the_run_recorded_components():
+    runs = [[{"node": "dea1", "step": "upgrade", "seconds": 14.0, "components": 7},
+             {"node": "core", "step": "upgrade", "seconds": 30.0, "components": None},
+             {"node": "dea1", "step": "verify", "seconds": 1.5, "components": 7}],
+            [{"node": "micro", "step": "upgrade", "seconds": 20.0, "components": 10}]]
+    measured = _plan.measured_steps(runs)
+    assert measured["steps"] == {"upgrade": [14.0, 30.0, 20.0], "verify": [1.5]}
+    assert measured["per_component"] == [2.0, 2.0]
+
+
+def test_estimate_window_sums_serial_batches_and_takes_the_longest_of_parallel_ones():
+    groups = {"core": ["core"], "dea": ["dea1", "dea2"], "data_services": ["d1", "d2"]}
+    roles = {"core": ["base", "controller", "primary", "router"], "dea1": ["base", "dea"], "dea2": ["base", "dea"],
+             "d1": ["base", "mysql"], "d2": ["base", "mysql", "postgresql", "redis"]}
+    plan = _plan.estimate(groups, {"dea2": "3.6.2", "dea1": "3.4.2", "d1": "3.4.2", "d2": "3.4.2", "core": "3.4.2"},
+                          "3.6.2", roles, inventory_sources=["/x/inv"])
+    node = DEFAULTS["gates"] + DEFAULTS["ready"] + DEFAULTS["verify"]
+    dea1 = node + DEFAULTS["retire"] + 60 * 7
+    d2 = node + 60 * 7                                # the longer of the two data-services nodes (d1: 5 components)
+    core = node + 60 * 10
+    cluster = DEFAULTS["maintenance on"] + DEFAULTS["backup"] + DEFAULTS["restart"] + DEFAULTS["maintenance off"]
+    assert [(r["node"], r["order"], r["batch"]) for r in plan["nodes"]] == [
+        ("dea1", 1, 1), ("dea2", 2, 1), ("d1", 3, 2), ("d2", 4, 2), ("core", 5, 3)]
+    assert plan["nodes"][1]["steps"] == {} and not plan["nodes"][1]["pending"]
+    assert "retire" not in plan["nodes"][2]["steps"] and plan["nodes"][0]["steps"]["retire"] == 60.0
+    assert plan["window_s"] == dea1 + d2 + core + cluster
+    assert plan["pending"] == ["dea1", "d1", "d2", "core"]
+    assert plan["next_command"] == "ansible-playbook stackato.cluster.upgrade -i /x/inv -e stackato_target_version=3.6.2"
+
+
+@pytest.mark.parametrize("versions, failed, window, command", [
+    ({"micro": "3.6.2"}, False, 0.0, "nothing: every node already runs the target"),
+    ({"micro": "3.4.2"}, True, None, "fix the preflight failures above, then: ansible-playbook stackato.cluster.plan -i inv"),
+    ({}, False, None, "ansible-playbook stackato.cluster.upgrade -i inv -e stackato_target_version=3.6.2"),
+])
+def test_estimate_nothing_pending_failed_preflight_and_unknown_version(versions, failed, window, command):
+    findings = [{"check": "disk", "level": "fail", "node": "micro", "msg": "micro: 2 GB free"}]
+    plan = _plan.estimate({"core": ["micro"]}, versions, "3.6.2", findings=findings if failed else (), failed=failed,
+                          inventory_sources=["inv"])
+    assert plan["next_command"] == command
+    if window is not None:
+        assert plan["window_s"] == window and plan["cluster_steps"] == {}
+    lines = _plan.estimate_lines(plan)
+    assert lines[-1] == "Next: " + command
+    assert ("Preflight FAIL [disk] micro: 2 GB free" in lines) == failed
+
+
+def test_estimate_lines_show_each_step_and_its_source():
+    measured = {"steps": {"upgrade": [9.0], "verify": [2.0]}, "per_component": [1.5]}
+    plan = _plan.estimate({"core": ["micro"]}, {"micro": "3.4.2"}, "3.6.2", {"micro": ["base", "dea"]},
+                          measured=measured)
+    lines = _plan.estimate_lines(plan)
+    assert lines[0].startswith("Plan: upgrade 1 of 1 node(s) to 3.6.2; estimated maintenance window ")
+    assert "1. micro [base, dea] 3.4.2 -> 3.6.2; batch 1 (the core node, one at a time); 7 components; " \
+           "estimated 3:22" in lines
+    assert "     upgrade 0:10 (measured: 1.5 s x 7 components)" in lines
+    assert "     verify 0:02 (measured: median of 1)" in lines
+    assert "Preflight: no finding." in lines
+
+
+def test_kato_roles_by_host():
+    assert _plan.kato_roles_by_host({"a": "127.0.0.2", "b": "127.0.0.3", "c": None},
+                                    {"127.0.0.2": {"roles": ["base", "dea"]}, "127.0.0.3": {"roles": []}}) == \
+        {"a": ["base", "dea"]}
+
+
+def test_filter_reads_earlier_runs_and_writes_nothing(tmp_path):
+    runs = tmp_path / "stackato-runs"
+    (runs / "20260101T000000Z").mkdir(parents=True)
+    log = Path(__file__).parent / "fixtures" / "report-micro-events.jsonl"
+    (runs / "20260101T000000Z" / "events.jsonl").write_text(log.read_text())
+    inventory = tmp_path / "inventory"
+    inventory.write_text("")
+    plan = FilterModule().filters()["upgrade_plan_estimate"](
+        {"core": ["micro"]}, {"micro": "3.4.2"}, "3.6.2", {"micro": "127.0.0.2"}, {}, {}, "", [str(inventory)])
+    assert plan["measured_runs"] == 1 and plan["runs_dir"] == str(runs)
+    assert plan["json_path"] == str(runs / "plan.json") and not (runs / "plan.json").exists()
+    assert plan["nodes"][0]["sources"]["upgrade"] == "measured: median of 1 upgrade(s)"
+    assert plan["lines"][-1] == f"The plan as JSON: {runs / 'plan.json'}"

@@ -49,27 +49,18 @@ def test_step_of(role, path, name, current, value, step):
     assert _report.step_of(role, path, name, current, value) == step
 
 
-def test_estimates_measured_else_default():
-    measured = _report.measured_durations([_report.read_events(LOG)])
-    estimates = _report.step_estimates(measured)
-    assert estimates["upgrade"][1] == "measured (1)"
-    assert _report.step_estimates({})["upgrade"] == (900.0, "default")
+def test_history_rows_of_a_recorded_log():
+    rows = _report.history_rows(_report.read_events(LOG))
+    upgrade = [r for r in rows if r["step"] == "upgrade"]
+    assert len(upgrade) == 1 and upgrade[0]["node"] == "micro" and upgrade[0]["components"] is None
+    assert 0.5 < upgrade[0]["seconds"] < 5
+    assert {"maintenance on", "backup", "retire", "ready", "verify", "restart"} <= {r["step"] for r in rows}
 
 
-def test_plan_window_sums_serial_batches_and_takes_the_longest_of_parallel_ones():
-    est = {step: (float(s), "default") for step, s in _report.DEFAULT_DURATIONS.items()}
-    order = [("DEAs", True, ["dea1", "dea2"]), ("data-services nodes", False, ["d1", "d2"]), ("the core node", True, ["core"])]
-    nodes = {"dea1": {"roles": ["dea"], "pending": True}, "dea2": {"roles": ["dea"], "pending": False},
-             "d1": {"roles": ["data_services"], "pending": True}, "d2": {"roles": ["data_services"], "pending": True},
-             "core": {"roles": ["core"], "pending": True}}
-    plan = _report.estimate_plan(order, nodes, "3.6.2", est, command="ansible-playbook x")
-    node_steps = 10 + 900 + 120 + 20          # gates, upgrade, ready, verify
-    dea = node_steps + 60                       # + retire
-    assert [r["order"] for r in plan["nodes"]] == [1, 2, 3, 4, 5]
-    assert plan["nodes"][1]["steps"] == {}
-    assert plan["window_s"] == dea + node_steps + node_steps + 5 + 120 + 180 + 5
-    assert plan["pending"] == ["dea1", "d1", "d2", "core"]
-    assert _report.plan_lines(plan)[-1] == "Next: ansible-playbook x"
+def test_plan_remaining():
+    plan = {"nodes": [{"node": "a", "steps": {"upgrade": 100.0, "verify": 10.0}}], "cluster_steps": {"restart": 30.0}}
+    assert _report.remaining(plan, set(), {}, 0) == 140.0
+    assert _report.remaining(plan, {("a", "upgrade")}, {("a", "verify"): 0.0}, 4.0) == 36.0
 
 
 def test_window_open_at_the_end():
