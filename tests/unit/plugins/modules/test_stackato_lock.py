@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import stat
 
+import pytest
+
 from ansible_collections.stackato.cluster.plugins.modules import stackato_lock
 
 ME = {"controller": "ops1", "user": "ops", "pid": 200, "started": "2026-12-01T00:20:00Z"}
@@ -36,6 +38,25 @@ def test_check_mode_takes_nothing(run_module, tmp_path):
     path = tmp_path / "upgrade.lock"
     result, failed, dummy = run_module(stackato_lock, args(path), check=True)
     assert not failed and result["changed"] is True and not path.exists()
+
+
+@pytest.mark.parametrize("held, live_pids, break_lock, refused, action", [
+    (OLD, [100, 200], False, True, "refuse"),      # another run of this controller still runs
+    (FOREIGN, [200], False, True, "refuse"),       # held from another controller
+    (OLD, [200], False, False, "take_over"),       # stale: its run is gone from this controller
+    (FOREIGN, [200], True, False, "break"),
+    (ME, [200], False, False, "keep"),
+])
+def test_check_mode_decides_as_taking_would_and_changes_nothing(run_module, tmp_path, held, live_pids, break_lock,
+                                                                 refused, action):
+    """The early check (maintenance_mode tasks_from=lock_check) runs the module in check mode: it must
+    fail exactly where taking the lock would, and leave the lock file as it was."""
+    path = tmp_path / "upgrade.lock"
+    path.write_text(json.dumps(held))
+    result, failed, dummy = run_module(stackato_lock, args(path, live_pids=live_pids, break_lock=break_lock),
+                                       check=True)
+    assert failed is refused and result["action"] == action
+    assert json.loads(path.read_text()) == held
 
 
 def test_refused_while_the_holder_runs_here(run_module, tmp_path):
