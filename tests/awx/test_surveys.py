@@ -75,6 +75,7 @@ def test_template_data_is_awx_job_template_parameters():
 def test_every_deliverable_has_its_template():
     by_name = {t["name"]: t for t in JOB_TEMPLATES}
     assert by_name["Stackato: preflight (plan)"]["job_tags"] == "preflight"
+    assert by_name["Stackato: plan with estimates"]["playbook"] == "playbooks/plan.yml"
     assert by_name["Stackato: prefetch"]["job_tags"] == "prefetch"
     assert "job_tags" not in by_name["Stackato: upgrade"]
     assert by_name["Stackato: resume upgrade"]["playbook"] == by_name["Stackato: upgrade"]["playbook"]
