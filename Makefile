@@ -9,7 +9,7 @@ TOPOLOGY ?= small
 NAME ?=
 SET ?=
 
-.PHONY: setup demo test test-unit test-static test-harness test-awx test-molecule \
+.PHONY: setup demo bench test test-unit test-static test-harness test-awx test-molecule \
         cluster-up cluster-down image
 
 setup:
@@ -17,6 +17,12 @@ setup:
 
 demo: setup
 	bash scripts/demo.sh
+
+# Not part of `make test`: kato's cluster mode against playbooks/upgrade.yml and the lower bound
+# on simulated clusters, JSON and timelines in benchmarks/results/ (docs/performance.md).
+# make bench BENCH_ARGS="--topologies small --time-scale 0.02 --scale ''"
+bench: setup
+	$(PYTHON) -m benchmarks.bench $(BENCH_ARGS)
 
 # Sequential on purpose: the cheap suites fail first, and the cluster suites share loopback octets.
 test: setup
