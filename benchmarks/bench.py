@@ -393,21 +393,28 @@ def main(argv=None) -> int:
               "command": "make bench" + (f" BENCH_ARGS='{' '.join(argv)}'" if argv else ""),
               "commit": git_head(), "machine": machine(), "time_scale": args.time_scale,
               "rate_per_app": args.rate, "topologies": {}, "scale": []}
+    out = outdir / "bench.json"
+
+    def save(complete: bool) -> None:   # after each part: a run cut short keeps what it measured
+        result["complete"] = complete
+        out.write_text(json.dumps(result, indent=1) + "\n")
+
     octet = args.octet
     for topology in [t for t in args.topologies.split(",") if t]:
         result["topologies"][topology] = bench_topology(topology, [octet, octet + 1],
                                                         args.time_scale, args.rate, workdir, outdir)
         octet += 2
+        save(False)
     for size in [int(s) for s in args.scale.split(",") if s]:
         result["scale"].append(bench_scale(size, octet, workdir))
         octet += 1
+        save(False)
     if len(result["scale"]) >= 2:
         first, last = result["scale"][0], result["scale"][-1]
         result["scale_ratio_per_node_wall"] = round(last["wall_per_node_s"] / first["wall_per_node_s"], 3)
     result["bench_wall_s"] = round(time.time() - started, 1)
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    out = outdir / "bench.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    save(True)
     log(f"results in {os.path.relpath(out, REPO)} ({result['bench_wall_s']:.0f} s)")
     print(report(result))
     return 0
