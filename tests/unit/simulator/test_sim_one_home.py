@@ -87,4 +87,3 @@ def test_kato_and_sentinel_use_the_one_builder(cluster, monkeypatch):
     assert seen == [[*SSH_PREFIX, "/home/stackato/bin/kato process list"]]
     assert argv[:-1] == SSH_PREFIX and cwd is None
     assert argv[-1] == "cd /s/code/sentinel/cli && bin/sentinel status --json"
-
