@@ -266,7 +266,17 @@ def summarise_run(topology: str, mode: str, topo: dict, events: list[dict], time
                                                 "longest_gap_s", "slowest_s", "failures_by_step")}
                              for a in traffic["apps"]]},
         "bars": [{**b, "start": round(b["start"], 3), "end": round(b["end"], 3)} for b in bars],
+        **idle(bars, span),
     }
+
+
+def idle(bar_list: list[dict], span) -> dict:
+    """Window time with no simulated work running on any node, and its longest stretches."""
+    gaps = journal_figures.idle_gaps(bar_list, tuple(span))
+    longest = sorted(gaps, key=lambda g: -g["s"])[:12]
+    return {"idle_in_window_s": round(sum(g["s"] for g in gaps), 3),
+            "longest_idle": [{"s": round(g["s"], 3), "at_s": round(g["start"] - span[0], 3),
+                              "after": g["after"], "before": g["before"]} for g in longest]}
 
 
 def bench_topology(topology: str, octets: list[int], time_scale: float, rate: float,
@@ -383,7 +393,19 @@ def main(argv=None) -> int:
     ap.add_argument("--rate", type=float, default=5.0, help="requests/s per app")
     ap.add_argument("--scale", default="10,50", help="cluster sizes for preflight + plan ('' skips)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    ap.add_argument("--report", metavar="JSON", help="print the tables of an earlier result "
+                    "(adding the idle-time analysis of its bars if it lacks it) and stop")
     args = ap.parse_args(argv)
+    if args.report:
+        path = Path(args.report)
+        earlier = json.loads(path.read_text())
+        for t in earlier["topologies"].values():
+            for run in t["runs"].values():
+                if "idle_in_window_s" not in run:
+                    run.update(idle(run["bars"], run["window"]))
+        path.write_text(json.dumps(earlier, indent=1) + "\n")
+        print(report(earlier))
+        return 0
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
     workdir = REPO / ".run" / "bench"
@@ -435,6 +457,15 @@ def report(result: dict) -> str:
                          f"{r['window_s'] / kato_w:.2f} | {r['window_s'] / t['lower_bound_s']:.2f} |")
         lines.append(f"| {topology} | lower bound | {t['lower_bound_s']:.1f} | | | | | | "
                      f"{t['lower_bound_s'] / kato_w:.2f} | 1.00 |")
+    for topology, t in result["topologies"].items():
+        for mode in MODES:
+            r = t["runs"][mode]
+            if "idle_in_window_s" not in r:
+                continue
+            lines.append(f"{topology}/{mode}: {r['idle_in_window_s']:.1f} s of the "
+                         f"{r['window_s']:.1f} s window with no simulated work on any node; longest:")
+            lines += [f"  {g['s']:.1f} s at +{g['at_s']:.1f} s, after {g['after']}, before {g['before']}"
+                      for g in r["longest_idle"][:6]]
     for s in result.get("scale", []):
         lines.append(f"scale {s['nodes']} nodes: preflight + plan {s['wall_s']:.1f} s wall "
                      f"({s['wall_per_node_s']:.3f} s/node), controller CPU {s['controller_cpu_s']:.1f} s "

@@ -101,3 +101,23 @@ def simulated_work(events: list[dict], durations: dict[str, float], *, pause_com
     restarts_s *= time_scale
     return {"steps_s": round(steps_s, 6), "restarts_s": round(restarts_s, 6),
             "total_s": round(steps_s + restarts_s, 6), "steps": steps, "restarts": restarts}
+
+
+def idle_gaps(bar_list: list[dict], span: tuple[float, float], min_s: float = 0.0) -> list[dict]:
+    """Stretches of the window in which no bar runs on any node (no simulated work at all):
+    [{"start", "end", "s", "after", "before"}], where after/before name the bars around it
+    ("window on" / "window off" at the edges). Only gaps of at least min_s."""
+    lo, hi = span
+    inside = sorted((max(lo, b["start"]), min(hi, b["end"]), b) for b in bar_list
+                    if b["end"] > lo and b["start"] < hi)
+    gaps, cursor, last = [], lo, "window on"
+    for start, end, bar in inside:
+        if start > cursor and start - cursor >= min_s:
+            gaps.append({"start": cursor, "end": start, "s": round(start - cursor, 6), "after": last,
+                         "before": f"{bar['node']} {bar['label']}"})
+        if end >= cursor:
+            cursor, last = end, f"{bar['node']} {bar['label']}"
+    if hi > cursor and hi - cursor >= min_s:
+        gaps.append({"start": cursor, "end": hi, "s": round(hi - cursor, 6), "after": last,
+                     "before": "window off"})
+    return gaps
