@@ -1,0 +1,67 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The callback's ETA: from plan.json when the plan is newer than the latest upgrade run for the same
+target and nodes, else estimated from the inventory's groups and the earlier runs' event logs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.stackato.cluster.plugins.callback.upgrade_progress import CallbackModule
+
+LOG = Path(__file__).parents[1] / "module_utils" / "fixtures" / "report-micro-events.jsonl"
+GROUPS = {"core": ["micro"]}
+
+
+def callback(runs):
+    plugin = CallbackModule()
+    plugin._dir = str(runs / "20270101T000000Z")  # pylint: disable=protected-access
+    os.makedirs(plugin._dir)  # pylint: disable=protected-access
+    plugin._order = ["micro"]  # pylint: disable=protected-access
+    return plugin
+
+
+def write(path, text, mtime):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.utime(path, (mtime, mtime))
+
+
+@pytest.mark.parametrize("plan_at, run_at, target, nodes, from_plan", [
+    (200, 100, "3.6.2", ["micro"], True),        # planned after the last upgrade run
+    (100, 200, "3.6.2", ["micro"], False),       # an upgrade ran since: the plan is stale
+    (200, 100, "3.6.1", ["micro"], False),       # another target
+    (200, 100, "3.6.2", ["micro", "dea1"], False),  # other nodes
+    (None, 100, "3.6.2", ["micro"], False),      # no plan
+])
+def test_eta_from_the_plan_when_current(tmp_path, plan_at, run_at, target, nodes, from_plan):
+    runs = tmp_path / "stackato-runs"
+    write(runs / "20260101T000000Z" / "events.jsonl", LOG.read_text(), run_at)
+    if plan_at is not None:
+        plan = {"target": target, "nodes": [{"node": n, "steps": {"upgrade": 1.0}, "components": []} for n in nodes],
+                "cluster_steps": {}, "window_s": 1.0}
+        write(runs / "plan.json", json.dumps(plan), plan_at)
+    plan, source = callback(runs)._load_plan(GROUPS, "3.6.2")  # pylint: disable=protected-access
+    if from_plan:
+        assert source == str(runs / "plan.json") and plan["window_s"] == 1.0
+    else:
+        assert source == "estimate"
+        # estimated from the recorded run: its measured upgrade, every node counted as pending
+        assert plan["pending"] == ["micro"]
+        assert plan["nodes"][0]["sources"]["upgrade"] == "measured: median of 1 upgrade(s)"
+
+
+def test_a_plan_run_does_not_make_the_plan_stale(tmp_path):
+    """The plan's own run (no node step) is newer than plan.json: it does not count as an upgrade run."""
+    runs = tmp_path / "stackato-runs"
+    write(runs / "20260101T000000Z" / "events.jsonl", LOG.read_text(), 100)
+    write(runs / "plan.json", json.dumps({"target": "3.6.2", "nodes": [{"node": "micro"}]}), 200)
+    write(runs / "20260102T000000Z" / "events.jsonl",
+          json.dumps({"ts": 1, "event": "step_start", "node": "micro", "step": "preflight"}) + "\n", 300)
+    _plan, source = callback(runs)._load_plan(GROUPS, "3.6.2")  # pylint: disable=protected-access
+    assert source == str(runs / "plan.json")
