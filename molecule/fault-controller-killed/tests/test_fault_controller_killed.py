@@ -1,0 +1,110 @@
+"""fault-controller-killed: the controller's ansible-playbook is SIGKILLed while dea2's upgrade runs;
+the re-run from the same controller takes over the stale lock, resumes at dea2's upgrade step,
+repeats no finished step and finishes with every node at the target and maintenance mode off."""
+import json
+import time
+from collections import Counter
+
+import pytest
+
+import journal
+
+
+@pytest.fixture(scope="module")
+def first():
+    return journal.saved_run("killed-first.json")
+
+
+@pytest.fixture(scope="module")
+def second():
+    return journal.saved_run("killed-second.json")
+
+
+@pytest.fixture(scope="module")
+def evts():
+    return journal.events()
+
+
+@pytest.fixture(scope="module")
+def summary():
+    return json.loads((journal.CLUSTER_DIR / "upgrade-progress.json").read_text())
+
+
+def ip_of(name):
+    return next(n["ip"] for n in journal.topology()["nodes"] if n["name"] == name)
+
+
+def iso(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def test_first_run_killed_inside_the_window_during_dea2s_upgrade(first, evts):
+    assert first["rc"] == -9, first["stdout"][-2000:]
+    assert first["event"]["node"] == ip_of("dea2") and first["event"]["event"] == "upgrade_step"
+    assert "PLAY RECAP" not in first["stdout"], "the run was not killed: it ended"
+    on = journal.maintenance_sets(evts)[0]
+    assert journal.is_on(on) and on["ts"] < first["event"]["ts"]
+    # dea1 was finished before the kill; dea2 had been retired by the playbook and its kato was running
+    dea1_done = [e for e in journal.of(evts, "upgrade_done") if e["node"] == ip_of("dea1")]
+    assert dea1_done and dea1_done[0]["ts"] < first["ended"]
+    assert [e for e in journal.of(evts, "dea_retired") if e["dea"] == ip_of("dea2")][0]["ts"] < first["ended"]
+
+
+def test_rerun_takes_over_the_stale_lock_and_says_so(first, second):
+    out = second["stdout"]
+    assert second["rc"] == 0, out[-3000:]
+    assert "Took over the cluster lock of " in out, out[-3000:]
+    line = next(x for x in out.splitlines() if "Took over the cluster lock of" in x)
+    assert f"(ansible-playbook pid {first['pid']}, since " in line, line
+    assert "that run no longer runs on this controller (killed or lost)" in line
+
+
+def test_rerun_resumes_at_dea2s_upgrade_step(second):
+    out = second["stdout"]
+    assert "resuming: dea1 at step restart; dea2 at step upgrade" in out, out[-3000:]
+    assert "dea2: resuming at step upgrade (done: retire)." in out
+
+
+def test_no_finished_step_repeated(first, evts, summary):
+    # No node is upgraded, and no DEA retired, twice; a component step that ended is never started again.
+    assert Counter(e["node"] for e in journal.of(evts, "upgrade_done")) == Counter(journal.node_ips())
+    assert Counter(e["dea"] for e in journal.of(evts, "dea_retired")) == Counter(journal.node_ips("dea"))
+    ended = set()
+    for e in journal.of(evts, "upgrade_step"):
+        key = (e["node"], e["step"])
+        assert not (e["phase"] == "start" and key in ended), f"{key} started again after it had finished"
+        if e["phase"] == "end":
+            ended.add(key)
+    # The progress records keep the first run's times of the steps it finished (dea1, dea2's retire).
+    killed = iso(first["ended"])
+    dea1 = summary["nodes"]["dea1"]["steps"]
+    assert all(dea1[s]["at"] <= killed for s in ("retire", "upgrade", "ready", "verify")), dea1
+    assert summary["nodes"]["dea2"]["steps"]["retire"]["at"] <= killed
+    assert summary["nodes"]["dea2"]["steps"]["ready"]["at"] > killed
+
+
+def test_every_node_at_target_and_maintenance_mode_off(evts, summary):
+    for host in journal.nodes():
+        assert journal.kato_version(host) == journal.TARGET, host.backend.host
+    # One window: on by the first run, kept on by the re-run, off at its end.
+    assert [journal.is_on(e) for e in journal.maintenance_sets(evts)] == [True, False]
+    assert summary["result"] == "ok"
+    assert all(set(n["steps"]) >= {"upgrade", "ready", "verify", "restart"} for n in summary["nodes"].values())
+
+
+def test_no_two_deas_retired_and_no_outage(evts):
+    retired = set()
+    for e in evts:
+        if e["event"] == "dea_retired":
+            retired.add(e["dea"])
+            assert len(retired) <= 1, f"second DEA retired while {retired} were: {e}"
+        elif e["event"] == "dea_unretired":
+            retired.discard(e["dea"])
+    assert not retired
+    assert journal.of(evts, "instance_stopped"), "no instance moved: the check proves nothing"
+    assert journal.app_outages(evts) == []
+
+
+def test_lock_released():
+    host = journal.host(journal.core_name())
+    assert not host.file("/home/stackato/.stackato-cluster/upgrade.lock").exists

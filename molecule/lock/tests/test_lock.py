@@ -1,0 +1,112 @@
+"""lock: a lock held from another controller refuses the upgrade before any change and is broken only
+with stackato_lock_break=true; a second run while the first is in its window is refused before any
+change, naming the holder (controller host, user, start time); the first finishes and releases it."""
+import calendar
+import getpass
+import re
+import socket
+import time
+from datetime import datetime
+
+import pytest
+
+import journal
+
+# Everything the simulator journals when something changes on a node (as in check-mode).
+CHANGES = ("config_set", "config_del", "upgrade_start", "upgrade_step", "upgrade_done", "self_update", "data_export",
+           "dea_retire_start", "dea_retired", "kato_restart", "download_start", "download_done", "role_state",
+           "instance_stopped", "buildpack_added", "buildpack_removed", "buildpack_updated")
+FOREIGN = "alice@ops-laptop (ansible-playbook pid 4242, since 2026-11-30T22:00:00Z)"
+LOCK = "/home/stackato/.stackato-cluster/upgrade.lock"
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    return journal.saved_run("lock-foreign.json")
+
+
+@pytest.fixture(scope="module")
+def first():
+    return journal.saved_run("lock-first.json")
+
+
+@pytest.fixture(scope="module")
+def second():
+    return journal.saved_run("lock-second.json")
+
+
+@pytest.fixture(scope="module")
+def evts():
+    return journal.events()
+
+
+def local_ts(text):
+    """The command module's start/end (the controller's local time) as time.time()."""
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
+def tasks_run_on_nodes(out):
+    """The names of the tasks that ran on a node (ok, changed or failed: not on localhost), in order."""
+    return [s.split("]", 1)[0] for s in out.split("TASK [")[1:]
+            if re.search(r"^(ok|changed|fatal): \[(?!localhost\])", s, re.MULTILINE)]
+
+
+def assert_refused_first_thing(out):
+    # After the input check on the controller, the lock check is the only task that ran on a node: no
+    # preflight, cache, download, customizations or window.
+    assert tasks_run_on_nodes(out) == ["stackato.cluster.maintenance_mode : Check that the cluster lock could be taken"], \
+        tasks_run_on_nodes(out)
+    assert "PLAY [Check that the cluster can be upgraded]" not in out
+    assert re.search(r"^core\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", out, re.MULTILINE), out[-2000:]
+
+
+def test_lock_of_another_controller_refused_before_any_change(foreign, evts):
+    out = foreign["stdout"]
+    assert foreign["rc"] != 0
+    assert f"Another upgrade run holds the cluster: {FOREIGN}. Wait for it to end." in out, out[-2000:]
+    assert "break the lock with -e stackato_lock_break=true" in out
+    assert_refused_first_thing(out)
+    start, end = local_ts(foreign["started"]), local_ts(foreign["ended"])
+    assert [e for e in journal.of(evts, *CHANGES) if start <= e["ts"] <= end] == []
+
+
+def test_lock_of_another_controller_broken_only_with_the_variable(first, evts):
+    out = first["stdout"]
+    assert first["rc"] == 0, out[-3000:]
+    assert f"Broke the cluster lock of {FOREIGN} as asked (break_lock)." in out
+    # The refused run before left it in place: nothing had changed before this run.
+    assert min(e["ts"] for e in journal.of(evts, *CHANGES)) > first["started"]
+
+
+def test_second_run_refused_before_any_change_naming_the_holder(first, second):
+    out = second["stdout"]
+    assert second["rc"] != 0
+    # It ran while the first was in its window (maintenance mode on) and ended before the first did.
+    assert first["event"]["ts"] < second["started"] and second["ended"] < first["ended"]
+    match = re.search(r"Another upgrade run holds the cluster: (\S+)@(\S+) \(ansible-playbook pid (\d+), since (\S+)\), "
+                      r"still running on this controller\. Wait for it to end \(or stop it\), then run again\.", out)
+    assert match, out[-2000:]
+    user, controller, pid, since = match.groups()
+    assert (user, controller, int(pid)) == (getpass.getuser(), socket.gethostname(), first["pid"])
+    since_ts = calendar.timegm(time.strptime(since, "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(since_ts - first["started"]) <= 3, (since, first["started"])
+    assert_refused_first_thing(out)
+
+
+def test_first_run_finishes_and_releases_the_lock(first, evts):
+    for host in journal.nodes():
+        assert journal.kato_version(host) == journal.TARGET, host.backend.host
+    assert [journal.is_on(e) for e in journal.maintenance_sets(evts)] == [True, False]
+    assert "Release the cluster lock on the Core node" in first["stdout"]
+    assert not journal.host(journal.core_name()).file(LOCK).exists
+
+
+def test_no_two_deas_retired_and_no_outage(evts):
+    retired = set()
+    for e in evts:
+        if e["event"] == "dea_retired":
+            retired.add(e["dea"])
+            assert len(retired) <= 1, f"second DEA retired while {retired} were: {e}"
+        elif e["event"] == "dea_unretired":
+            retired.discard(e["dea"])
+    assert journal.app_outages(evts) == []
