@@ -259,10 +259,11 @@ class CallbackModule(CallbackBase):
             self._write("warning", node=host, step=step, message=str(warning))
         if step in ("maintenance on", "maintenance off") and action.endswith("kato_config") and res.get("changed") \
                 and not context.CLIARGS.get("check") and not res.get("failed"):
-            # kato config set runs inside the task: its middle is the best guess of the moment
+            # the moment kato made the change (kato_config's changed_at), else the middle of the task
             now = time.time()
-            self._write("maintenance", (self._task_start.get(host, now) + now) / 2, node=host,
-                        state="on" if step == "maintenance on" else "off")
+            when = res.get("changed_at")
+            when = float(when) if isinstance(when, (int, float)) else (self._task_start.get(host, now) + now) / 2
+            self._write("maintenance", when, node=host, state="on" if step == "maintenance on" else "off")
         if action.endswith("kato_upgrade") and "attempts" in res:
             self._recoveries[host] = (int(res.get("attempts") or 0), bool(res.get("recovered")))
 

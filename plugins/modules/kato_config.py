@@ -104,9 +104,18 @@ diff:
   returned: success
   type: dict
   sample: {"before": "false\n", "after": "true\n"}
+changed_at:
+  description:
+    - When kato made the change, in seconds since the epoch on the node (the middle of the C(kato config set) or
+      C(kato config del) run); V(null) when nothing was changed (unchanged, or check mode). The progress callback
+      stackato.cluster.upgrade_progress times maintenance mode on and off with it.
+  returned: success
+  type: float
+  sample: 1796095879.218
 """
 
 import json
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -218,6 +227,7 @@ def run_module(module, config):
     params = module.params
     wanted = params["value"] if params["state"] == "present" else None
     before = config.read()
+    changed_at = None
 
     if canonical(before) == canonical(wanted):
         after = before
@@ -232,10 +242,12 @@ def run_module(module, config):
                 before=before, after=before,
             )
         if not module.check_mode:
+            started = time.time()
             if wanted is None:
                 config.delete()
             else:
                 config.set(wanted, params["force"])
+            changed_at = round((started + time.time()) / 2, 3)
             after = config.read()
             if canonical(after) != canonical(wanted):
                 module.fail_json(
@@ -250,6 +262,7 @@ def run_module(module, config):
         "changed": canonical(before) != canonical(after),
         "before": before,
         "after": after,
+        "changed_at": changed_at,
         "diff": {
             "before": diff_text(before),
             "after": diff_text(after),

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.stackato.cluster.plugins.modules import kato_config
@@ -303,3 +305,20 @@ def test_kato_config_refuses_root(run_module, kato, euid):
     assert failed
     assert "never as root" in result["msg"]
     assert "ansible_user=stackato" in result["msg"] and "become" in result["msg"]
+
+
+@pytest.mark.parametrize("before, flags, changed", [("false\n", {}, True), ("true\n", {}, False),
+                                                    ("false\n", {"check": True}, False)])
+def test_changed_at_is_when_kato_made_the_change(run_module, kato, before, flags, changed):
+    calls = [{"argv": [kato, "config", "get", "cloud_controller_ng", "maintenance_mode", "--json"], "out": before}]
+    if changed:
+        calls += [{"argv": [kato, "config", "set", "cloud_controller_ng", "maintenance_mode", "true", "--json"]},
+                  {"argv": [kato, "config", "get", "cloud_controller_ng", "maintenance_mode", "--json"], "out": "true\n"}]
+    start = time.time()
+    result, failed, dummy = run_module(kato_config, {"component": "cloud_controller_ng", "key": "maintenance_mode",
+                                                     "value": True, "kato_path": kato}, calls, **flags)
+    assert not failed
+    if changed:
+        assert start <= result["changed_at"] <= time.time() + 0.001
+    else:
+        assert result["changed_at"] is None
