@@ -129,6 +129,15 @@ options:
     type: list
     elements: path
     default: [/s/code/kato, /s/code/stackato-kato]
+  run_lock:
+    description:
+      - A file on the node that the task holds an exclusive lock on (C(flock)) while it runs (not in check mode),
+        so that kato never runs twice at once on one node. A run whose controller was killed goes on on the node until
+        kato ends; the next run waits for it (within O(timeout)), then reads the node afresh (and usually finds
+        it at the target, with nothing left to do).
+      - Empty for no lock.
+    type: path
+    default: ~/.stackato-cluster/kato-upgrade.lock
 notes:
   - "Reads: C(kato version) and C(kato node version <node>) [doc] (the version inside any text); the usage of
     C(kato node upgrade) [doc]; C(/s/logs/sentinel-cli.log) and C(/s/code/sentinel/cli) [doc] for the recovery;
@@ -201,6 +210,11 @@ recoveries:
   elements: dict
   sample: [{"cause": "network", "attempt": 1, "delay": 10, "reason": "ERROR: download failed: connection reset by peer",
             "msg": "network error on attempt 1 (ERROR: download failed: connection reset by peer); resumed with --resume after 10 s"}]
+waited:
+  description: Seconds the task waited for another run on the node to release O(run_lock) (0 when it was free).
+  returned: success
+  type: float
+  sample: 0.0
 stdout_lines_tail:
   description: The last 20 lines of the last command's output.
   returned: success
@@ -218,17 +232,19 @@ cause:
   description:
     - Why the task failed, when C(kato node upgrade) failed or the node did not reach O(version)
       (V(network), V(interrupted), V(version_unavailable), V(offline_content_missing), V(disk_space), V(sudo),
-      V(dea_capacity), V(validation), V(unknown_node), V(component), V(target_not_reached), V(unknown)).
+      V(dea_capacity), V(validation), V(unknown_node), V(component), V(target_not_reached), V(busy) (another run
+      still held O(run_lock) after O(timeout)), V(unknown)).
   returned: failure
   type: str
   sample: component
 resumable:
-  description: Whether re-running the task resumes the upgrade (V(true) only for V(network) and V(interrupted)).
+  description: Whether re-running the task resumes the upgrade (V(true) only for V(network), V(interrupted) and V(busy)).
   returned: failure
   type: bool
   sample: false
 """
 
+import fcntl
 import hashlib
 import os
 import re
@@ -565,6 +581,40 @@ class Upgrade:
         return False  # not reached: the last attempt returns or raises
 
 
+def hold_run_lock(module, path, upgrade):
+    """Hold the node's run lock (an exclusive flock on ``path``; closing the descriptor, or the end of this
+    process, releases it) before anything is read or run: an earlier run on this node whose controller was
+    killed still holds it while its kato runs. Waits for it within the task's timeout.
+    Returns (descriptor, seconds waited)."""
+    try:
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise KatoError(f"cannot open the run lock {path}: {exc}; set run_lock to a file this user may write") from None
+    started = time.monotonic()
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() - upgrade.started >= module.params["timeout"]:
+                os.close(fd)
+                raise KatoError(f"another upgrade run on this node still holds {path} after timeout="
+                                f"{module.params['timeout']} seconds (a run whose controller was lost may still be "
+                                f"running kato node upgrade there: see kato node upgrade --status); re-run this task "
+                                f"once it has ended", cause="busy", resumable=True) from None
+            time.sleep(1)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    waited = round(time.monotonic() - started, 3)
+    if waited >= 1:
+        module.warn(f"waited {waited:g} s for another upgrade run on this node (an earlier run whose controller "
+                    f"was lost) to end; the node was read afresh after it")
+    return fd, waited
+
+
 def mode_of(params):
     return "update_kato" if params["update_kato"] else "download_only" if params["download_only"] else "upgrade"
 
@@ -668,9 +718,21 @@ def upgrade_to_target(module, client, upgrade, result, status):
 
 def run_module(module, client):
     params = module.params
-    mode = mode_of(params)
+    if not params["run_lock"] or module.check_mode:
+        return run_locked(module, client, Upgrade(module, client), 0.0)
     upgrade = Upgrade(module, client)
-    result = {"changed": False, "recovered": False, "attempts": 0, "version_before": None}
+    fd, waited = hold_run_lock(module, params["run_lock"], upgrade)
+    try:
+        return run_locked(module, client, upgrade, waited)
+    finally:
+        os.close(fd)
+
+
+def run_locked(module, client, upgrade, waited):
+    """The task, with the node's run lock held (not in check mode)."""
+    params = module.params
+    mode = mode_of(params)
+    result = {"changed": False, "recovered": False, "attempts": 0, "version_before": None, "waited": waited}
     missing = not client.exists()
     if missing:
         if module.check_mode:
@@ -747,6 +809,7 @@ def main():
         sentinel_cli_dir={"type": "path", "default": "/s/code/sentinel/cli"},
         sentinel_config={"type": "path", "default": "/s/code/sentinel/daemon/config/config.yml"},
         kato_code_dirs={"type": "list", "elements": "path", "default": ["/s/code/kato", "/s/code/stackato-kato"]},
+        run_lock={"type": "path", "default": "~/.stackato-cluster/kato-upgrade.lock"},
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import threading
 
 import pytest
 
@@ -245,7 +247,8 @@ def sentinel(tmp_path):
     (cli / "bin").mkdir(parents=True)
     log = tmp_path / "sentinel-cli.log"
     return {"sentinel_log": str(log), "sentinel_cli_dir": str(cli), "kato_code_dirs": [str(tmp_path / "code" / "kato")],
-            "sentinel_config": str(tmp_path / "sentinel" / "daemon" / "config.yml")}
+            "sentinel_config": str(tmp_path / "sentinel" / "daemon" / "config.yml"),
+            "run_lock": str(tmp_path / "lock" / "kato-upgrade.lock")}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -737,3 +740,58 @@ def test_sentinel_cache_dir(tmp_path, text, cache_dir):
     config.write_text(text)
     assert kato_upgrade.sentinel_cache_dir(str(config)) == cache_dir
     assert kato_upgrade.sentinel_cache_dir(str(tmp_path / "missing.yml")) is None
+
+
+# ---- the node's run lock: kato never runs twice at once on one node ---------------------------------
+
+AT_TARGET = [{"argv": ["version"], "out": "3.6.2\n"}, {"argv": STATUS, "out": status("3.6.2", state="done")}]
+
+
+def hold(path):
+    """Another process's hold of the run lock (a separate open file description conflicts with the module's)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_run_lock_free_is_taken_and_names_this_process(run_module, kato, sentinel, sleeps):
+    args = dict(version="3.6.2", kato_path=kato, **sentinel)
+    result, failed, warnings = run_module(kato_upgrade, args, [dict(c, argv=[kato] + c["argv"]) for c in AT_TARGET])
+    assert not failed and result["waited"] == 0 and result["changed"] is False
+    assert open(sentinel["run_lock"], encoding="utf-8").read().strip().isdigit()
+    assert not any("waited" in w for w in warnings)
+
+
+def test_run_lock_held_by_an_orphaned_run_is_waited_for_then_the_node_read_afresh(run_module, kato, sentinel):
+    """A killed controller's run goes on on the node until kato ends: the re-run waits, then finds the node at the
+    target (the orphan finished it) and runs no kato node upgrade of its own."""
+    fd = hold(sentinel["run_lock"])
+    threading.Timer(0.3, os.close, [fd]).start()
+    args = dict(version="3.6.2", kato_path=kato, **sentinel)
+    result, failed, warnings = run_module(kato_upgrade, args, [dict(c, argv=[kato] + c["argv"]) for c in AT_TARGET])
+    assert not failed and result["changed"] is False and result["attempts"] == 0
+    assert result["waited"] >= 0.3
+    assert any("waited" in w and "another upgrade run on this node" in w for w in warnings), warnings
+
+
+def test_run_lock_still_held_after_timeout_fails_busy_and_resumable_without_running_kato(run_module, kato, sentinel):
+    fd = hold(sentinel["run_lock"])
+    try:
+        args = dict(version="3.6.2", timeout=1, kato_path=kato, **sentinel)
+        result, failed, dummy = run_module(kato_upgrade, args, [])
+    finally:
+        os.close(fd)
+    assert failed and result["cause"] == "busy" and result["resumable"] is True
+    assert "still holds" in result["msg"] and sentinel["run_lock"] in result["msg"]
+
+
+def test_check_mode_takes_no_run_lock(run_module, kato, sentinel, sleeps):
+    fd = hold(sentinel["run_lock"])
+    try:
+        args = dict(version="3.6.2", kato_path=kato, **sentinel)
+        result, failed, dummy = run_module(kato_upgrade, args, [dict(c, argv=[kato] + c["argv"]) for c in AT_TARGET],
+                                           check=True)
+    finally:
+        os.close(fd)
+    assert not failed and result["waited"] == 0 and result["changed"] is False
