@@ -3,7 +3,10 @@
 # instances, a reverse proxy per router, HAProxy in front), upgrade it 3.4.2 -> 3.6.2 with
 # `ansible-playbook playbooks/upgrade.yml` while tests/traffic/loadgen.py sends a steady
 # request rate per app through HAProxy, and print what happened from the event journal and
-# the per-app request table (sent, failed, longest gap).
+# the per-app request table (sent, failed, longest gap). Before it, the plan
+# (`playbooks/plan.yml`: per node its steps' estimates, the window, the next command); during it,
+# the progress lines of the callback stackato.cluster.upgrade_progress; at the end, where the
+# run's report is (report.html and report.json, with the failed requests the generator counted).
 # The cluster is removed at the end unless KEEP=1.
 #   NAME=demo  cluster name        KEEP=1  leave the cluster up
 #   OCTET=9    127.42.<OCTET>.x    TIME_SCALE=0.0  simulated durations (0 = instant)
@@ -37,6 +40,8 @@ ansible_env() {
     export ANSIBLE_PIPELINING=true ANSIBLE_FORKS=20 ANSIBLE_GATHERING=explicit
     export ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=300s -o ServerAliveInterval=30"
     export ANSIBLE_HOST_KEY_CHECKING=false ANSIBLE_RETRY_FILES_ENABLED=false
+    # The collection's progress lines, event log and report (docs/operator-guide.md, "Plan, progress, report").
+    export ANSIBLE_CALLBACKS_ENABLED=stackato.cluster.upgrade_progress
     if [ "$VERBOSE" != "1" ]; then
         export ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false
     fi
@@ -47,6 +52,14 @@ ansible_env() {
 upgrade() {
     "$PYTHON" tests/traffic/loadgen.py run --cluster "$NAME" --quiet --out "$TRAFFIC_RESULT" \
         -- "$REPO/.venv/bin/ansible-playbook" -i "$INVENTORY" playbooks/upgrade.yml
+}
+
+# The report of the upgrade run (the newest run directory next to the inventory), built again
+# with the traffic the generator measured (it writes its result once the playbook has ended).
+report() {
+    local run
+    run="$(ls -d "$(dirname "$INVENTORY")"/stackato-runs/2*/ | tail -n 1)"
+    "$PYTHON" scripts/stackato-report.py "${run}events.jsonl" --traffic "$TRAFFIC_RESULT"
 }
 
 traffic_table() {
@@ -67,8 +80,11 @@ main() {
     trap cleanup EXIT
     echo "inventory: $INVENTORY"
 
-    say "ansible-playbook playbooks/upgrade.yml -i $INVENTORY (under live traffic)"
     ansible_env
+    say "ansible-playbook playbooks/plan.yml -i $INVENTORY (changes nothing)"
+    ANSIBLE_DISPLAY_OK_HOSTS=true "$REPO/.venv/bin/ansible-playbook" -i "$INVENTORY" playbooks/plan.yml
+
+    say "ansible-playbook playbooks/upgrade.yml -i $INVENTORY (under live traffic)"
     local status=0 start=$SECONDS
     upgrade || status=$?
     echo "playbook: exit $status in $((SECONDS - start)) s"
@@ -78,6 +94,8 @@ main() {
 
     say "live traffic through HAProxy during the upgrade (tests/traffic/loadgen.py)"
     traffic_table || status=$((status ? status : 1))
+    say "the run's report (callback stackato.cluster.upgrade_progress)"
+    report || status=$((status ? status : 1))
     if [ "$status" -ne 0 ]; then
         say "the upgrade FAILED (exit $status); full journal: cluster.py journal --name $NAME"
     fi
