@@ -339,7 +339,8 @@ def node_json(topo: dict, node: dict) -> dict:
         "primary_ip": primary(topo)["ip"], "roles": node["roles"], "version": node["version"],
         "ssh_port": SSH_PORT, "state_port": STATE_PORT, "sentinel_port": SENTINEL_PORT,
         "api_port": API_PORT, "kato_profile": topo["kato_profile"],
-        "time_scale": float(topo["time_scale"]), "sudo": node["sudo"],
+        # a node's own time_scale wins (one slow node: a long upgrade step to act during)
+        "time_scale": float(node.get("time_scale", topo["time_scale"])), "sudo": node["sudo"],
         "stackato_password": str(node["stackato_password"]),
         "dea_memory_mb": int(node["dea_memory_mb"]),
         "upstream": {"https_port": UPSTREAM_HTTPS, "http_port": UPSTREAM_HTTP},
