@@ -8,7 +8,7 @@ cd "$repo"
 eval "$(scripts/dev-collection-path.sh)"
 if [ -x "$repo/.venv/bin/molecule" ]; then PATH="$repo/.venv/bin:$PATH"; fi
 export PATH
-scenarios=${*:-"modules modules-documented micro prefetch cluster cluster-documented capacity proxy preflight-failures check-mode bad-input traffic customizations fault-component fault-network fault-node-death fault-controller-killed lock report"}
+scenarios=${*:-"modules modules-documented micro prefetch cluster cluster-documented capacity proxy preflight-failures check-mode bad-input traffic customizations fault-component fault-network fault-kato-missing fault-node-death fault-controller-killed lock report"}
 failed=""
 passed=0
 count=0
