@@ -2,6 +2,7 @@
 the re-run from the same controller takes over the stale lock, resumes at dea2's upgrade step,
 repeats no finished step and finishes with every node at the target and maintenance mode off."""
 import json
+import re
 import time
 from collections import Counter
 
@@ -63,6 +64,15 @@ def test_rerun_resumes_at_dea2s_upgrade_step(second):
     out = second["stdout"]
     assert "resuming: dea1 at step restart; dea2 at step upgrade" in out, out[-3000:]
     assert "dea2: resuming at step upgrade (done: retire)." in out
+
+
+def test_rerun_waited_for_the_kato_run_left_going_on_dea2(second, evts):
+    """The kill ended the controller's run, not dea2's kato: the re-run waited for it (kato_upgrade's run lock on
+    the node) and started no second kato node upgrade beside it."""
+    assert re.search(r"waited [0-9.]+ s for another upgrade run on this node", second["stdout"]), \
+        "the kato run on dea2 ended before the re-run got there: the scenario did not test the wait"
+    dea2 = ip_of("dea2")
+    assert len([e for e in journal.of(evts, "upgrade_start") if e["node"] == dea2]) == 1
 
 
 def test_no_finished_step_repeated(first, evts, summary):
