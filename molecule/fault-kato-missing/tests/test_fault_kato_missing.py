@@ -60,7 +60,9 @@ def test_sentinel_log_carries_the_replayed_command():
 
 
 def test_recovery_in_the_run_report():
-    dea2 = fault_checks.report_node(fault_checks.reports()[0], "dea2")
+    reports = fault_checks.reports()
+    assert len(reports) == 2, "one report a run: this scenario's two runs"
+    dea2 = fault_checks.report_node(reports[0], "dea2")
     assert [r for r in dea2["recoveries"] if r["recovered"]] == [{"step": "upgrade", "attempts": 1, "recovered": True}], dea2
 
 

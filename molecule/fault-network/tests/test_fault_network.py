@@ -48,8 +48,9 @@ def test_the_drop_hit_dea2_mid_download_and_dea2_resumed_next(evts):
 
 
 def test_recovery_in_the_run_report():
-    report = fault_checks.reports()[0]
-    dea2 = next(n for n in report["nodes"] if n["name"] == "dea2")
+    reports = fault_checks.reports()
+    assert len(reports) == 2, "one report a run: this scenario's two runs"
+    dea2 = fault_checks.report_node(reports[0], "dea2")
     assert dea2["recoveries"] == [{"step": "upgrade", "attempts": 2, "recovered": False}], dea2
 
 
