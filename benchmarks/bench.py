@@ -25,7 +25,6 @@ Results: benchmarks/results/bench.json and a timeline PNG per topology.
 from __future__ import annotations
 
 import argparse
-import configparser
 import datetime
 import json
 import os
@@ -103,12 +102,12 @@ def cluster_down(name: str) -> None:
 
 
 def topology_of(name: str) -> dict:
-    return yaml.safe_load((RUNS / name / "topology.yml").read_text())
+    return yaml.safe_load((RUNS / name / "topology.yml").read_text(encoding="utf-8"))
 
 
 def journal_of(name: str) -> list[dict]:
     path = RUNS / name / "journal" / "events.jsonl"
-    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return sorted(events, key=lambda e: e.get("ts", 0.0))
 
 
@@ -136,6 +135,10 @@ def ansible_env(forks: int) -> dict:
 class Measured:
     """Wall and controller CPU time (this process's children: ssh, ansible-playbook and its
     workers) of the commands run inside it."""
+
+    def __init__(self):
+        self.wall0 = self.wall_s = self.cpu_s = 0.0
+        self.ru0 = None
 
     def __enter__(self):
         self.wall0 = time.monotonic()
@@ -201,7 +204,7 @@ def one_run(topology: str, mode: str, octet: int, time_scale: float, rate: float
             workdir: Path) -> dict:
     name = f"bench-{topology}-{mode}"
     logfile = workdir / f"{name}.log"
-    logfile.write_text("")
+    logfile.write_text("", encoding="utf-8")
     log(f"{name}: cluster up (octet {octet}, time_scale {time_scale})")
     inventory = cluster_up(topology, name, octet, time_scale, traffic=True)
     try:
@@ -221,7 +224,7 @@ def one_run(topology: str, mode: str, octet: int, time_scale: float, rate: float
                        check=True, capture_output=True, text=True)
         log(f"{name}: upgrade under traffic")
         try:
-            with Measured() as main:
+            with Measured() as upgrade_run:
                 if mode == "kato":
                     kato_upgrade(name, core_ip, ips, logfile)
                 else:
@@ -230,14 +233,14 @@ def one_run(topology: str, mode: str, octet: int, time_scale: float, rate: float
             subprocess.run([*LOADGEN, "stop", "--out", str(traffic_out)], check=False,
                            capture_output=True, text=True)
         events = journal_of(name)
-        traffic = json.loads(traffic_out.read_text())
-        return summarise_run(topology, mode, topo, events, time_scale, pre, main, traffic)
+        traffic = json.loads(traffic_out.read_text(encoding="utf-8"))
+        return summarise_run(topology, mode, topo, events, time_scale, pre, upgrade_run, traffic)
     finally:
         cluster_down(name)
 
 
 def summarise_run(topology: str, mode: str, topo: dict, events: list[dict], time_scale: float,
-                  pre: Measured, main: Measured, traffic: dict) -> dict:
+                  pre: Measured, upgrade_run: Measured, traffic: dict) -> dict:
     cat = catalogue()
     names = {n["ip"]: n["name"] for n in topo["nodes"]}
     span = journal_figures.window(events)
@@ -255,10 +258,10 @@ def summarise_run(topology: str, mode: str, topo: dict, events: list[dict], time
     return {
         "mode": mode, "window_s": round(window_s, 3),
         "window": [span[0], span[1]],
-        "prefetch_s": pre.wall_s, "upgrade_s": main.wall_s,
-        "total_s": round(pre.wall_s + main.wall_s, 3),
-        "controller_cpu_s": {"prefetch": pre.cpu_s, "upgrade": main.cpu_s,
-                             "total": round(pre.cpu_s + main.cpu_s, 3)},
+        "prefetch_s": pre.wall_s, "upgrade_s": upgrade_run.wall_s,
+        "total_s": round(pre.wall_s + upgrade_run.wall_s, 3),
+        "controller_cpu_s": {"prefetch": pre.cpu_s, "upgrade": upgrade_run.cpu_s,
+                             "total": round(pre.cpu_s + upgrade_run.cpu_s, 3)},
         "simulated_work_in_window_s": work["total_s"], "simulated_work": work,
         "traffic": {"rate_per_app": traffic["rate_per_app"],
                     "multi_instance_failed": traffic["multi_instance_failed"],
@@ -288,7 +291,7 @@ def bench_topology(topology: str, octets: list[int], time_scale: float, rate: fl
             f"{runs[mode]['total_s']:.1f} s, failed (2+ instances) "
             f"{runs[mode]['traffic']['multi_instance_failed']}")
     topo_nodes = yaml.safe_load((REPO / "tests" / "harness" / "topologies" / f"{topology}.yml")
-                                .read_text())["nodes"]
+                                .read_text(encoding="utf-8"))["nodes"]
     nodes = [{"name": n["name"], "roles": sorted(set(n["roles"]) | {"base"})} for n in topo_nodes]
     bound = bound_for(nodes, time_scale)
     kato_w, ours_w = runs["kato"]["window_s"], runs["playbook"]["window_s"]
@@ -346,9 +349,9 @@ def scale_topology(size: int) -> dict:
 def bench_scale(size: int, octet: int, workdir: Path) -> dict:
     name = f"bench-scale{size}"
     path = workdir / f"scale{size}.yml"
-    path.write_text(yaml.safe_dump(scale_topology(size), sort_keys=False))
+    path.write_text(yaml.safe_dump(scale_topology(size), sort_keys=False), encoding="utf-8")
     logfile = workdir / f"{name}.log"
-    logfile.write_text("")
+    logfile.write_text("", encoding="utf-8")
     log(f"{name}: cluster up ({size} nodes)")
     started = time.monotonic()
     inventory = cluster_up(str(path), name, octet, 0.0, traffic=False)
@@ -398,12 +401,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.report:
         path = Path(args.report)
-        earlier = json.loads(path.read_text())
+        earlier = json.loads(path.read_text(encoding="utf-8"))
         for t in earlier["topologies"].values():
             for run in t["runs"].values():
                 if "idle_in_window_s" not in run:
                     run.update(idle(run["bars"], run["window"]))
-        path.write_text(json.dumps(earlier, indent=1) + "\n")
+        path.write_text(json.dumps(earlier, indent=1) + "\n", encoding="utf-8")
         print(report(earlier))
         return 0
     outdir = Path(args.out)
@@ -419,7 +422,7 @@ def main(argv=None) -> int:
 
     def save(complete: bool) -> None:   # after each part: a run cut short keeps what it measured
         result["complete"] = complete
-        out.write_text(json.dumps(result, indent=1) + "\n")
+        out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
     octet = args.octet
     for topology in [t for t in args.topologies.split(",") if t]:

@@ -58,6 +58,7 @@ def test_bound_per_phase(case, nodes, upgrade, restart):
 def test_schedule_obeys_the_rules_and_reaches_the_bound(case, nodes, upgrade, restart):
     result = lower_bound.critical_path(nodes)
     assert result["tight"], (case, result["schedule_s"], result["bound_s"])
+    assert result["schedule_s"] == pytest.approx(upgrade + restart)
     roles = {x["name"]: x["roles"] for x in nodes}
     bars = result["schedule"]
     for a in bars:
