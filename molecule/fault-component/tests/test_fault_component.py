@@ -55,6 +55,9 @@ def test_rerun_resumes_at_dea2_and_finishes(second, evts):
     assert second["rc"] == 0, out[-3000:]
     assert "resuming: dea1 at step restart; dea2 at step upgrade" in out or "dea2 at step upgrade" in out
     assert "dea2: resuming at step upgrade (done: retire)." in out
+    # dea2's upgrade had begun: its customizations saved before the first run are kept, not saved again
+    assert f"dea2: its upgrade to {journal.TARGET} has begun; the customizations saved before it" in out
+    assert "dea1: its upgrade to" not in out
     for host in journal.nodes():
         assert journal.kato_version(host) == journal.TARGET, host.backend.host
     # dea2 was retired once (by the first run): the re-run did not retire it again
