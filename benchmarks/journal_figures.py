@@ -111,12 +111,12 @@ def idle_gaps(bar_list: list[dict], span: tuple[float, float], min_s: float = 0.
     inside = sorted((max(lo, b["start"]), min(hi, b["end"]), b) for b in bar_list
                     if b["end"] > lo and b["start"] < hi)
     gaps, cursor, last = [], lo, "window on"
-    for start, end, bar in inside:
+    for start, end, step in inside:
         if start > cursor and start - cursor >= min_s:
             gaps.append({"start": cursor, "end": start, "s": round(start - cursor, 6), "after": last,
-                         "before": f"{bar['node']} {bar['label']}"})
+                         "before": f"{step['node']} {step['label']}"})
         if end >= cursor:
-            cursor, last = end, f"{bar['node']} {bar['label']}"
+            cursor, last = end, f"{step['node']} {step['label']}"
     if hi > cursor and hi - cursor >= min_s:
         gaps.append({"start": cursor, "end": hi, "s": round(hi - cursor, 6), "after": last,
                      "before": "window off"})

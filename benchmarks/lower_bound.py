@@ -79,7 +79,7 @@ def _schedule_phase(nodes: list[dict], phase: str, start: float) -> tuple[list[d
     running: list[tuple[float, dict]] = []   # (end, node)
     bars, now = [], start
     while pending or running:
-        busy = {g for _, n in running for g in groups_of(n["roles"])}
+        busy = {g for _end, n in running for g in groups_of(n["roles"])}
         for node in sorted(pending, key=priority):
             if busy & set(groups_of(node["roles"])):
                 continue

@@ -20,10 +20,10 @@ ROW_H, BAR_H, LEFT, RIGHT, TOP_PAD, PANEL_GAP = 16, 12, 110, 30, 34, 26
 WIDTH = 1400
 
 
-def _bar_color(bar: dict, target: str) -> tuple[int, int, int]:
-    if bar["kind"] == "step":
-        return COLORS["step_target"] if bar["label"].endswith(" " + target) else COLORS["step_first"]
-    return COLORS.get(bar["kind"], COLORS["muted"])
+def _bar_color(piece: dict, target: str) -> tuple[int, int, int]:
+    if piece["kind"] == "step":
+        return COLORS["step_target"] if piece["label"].endswith(" " + target) else COLORS["step_first"]
+    return COLORS.get(piece["kind"], COLORS["muted"])
 
 
 def _tick(span: float) -> float:
@@ -66,12 +66,12 @@ def draw(title: str, nodes: list[str], runs: list[dict], target: str, path) -> N
         for i, node in enumerate(nodes):
             canvas.text(10, top + i * ROW_H + 4, node, COLORS["text"])
         row = {n: i for i, n in enumerate(nodes)}
-        for bar in run["bars"]:
-            if bar["node"] not in row or bar["end"] < on:
+        for piece in run["bars"]:
+            if piece["node"] not in row or piece["end"] < on:
                 continue
-            y = top + row[bar["node"]] * ROW_H + (ROW_H - BAR_H) / 2
-            canvas.rect(x_of(bar["start"] - on), y, x_of(bar["end"] - on), y + BAR_H,
-                        _bar_color(bar, target))
+            y = top + row[piece["node"]] * ROW_H + (ROW_H - BAR_H) / 2
+            canvas.rect(x_of(piece["start"] - on), y, x_of(piece["end"] - on), y + BAR_H,
+                        _bar_color(piece, target))
         if run.get("bound_s"):
             xb = x_of(run["bound_s"])
             canvas.rect(xb, top - 4, xb + 2, bottom + 2, COLORS["bound"])

@@ -4,7 +4,6 @@ the simulator journal's to within a second and whose nodes and versions match th
 report.html in headless Chromium (loopback only) shows every node."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -138,7 +137,7 @@ def test_report_html_in_headless_chromium(run_dirs, report):
     dom = browser.open_page(run_dirs[1] / "report.html", png, size="1100,600")
     assert browser.node_cells(dom) == NODES
     assert dom.count("3.4.2 → 3.6.2") == 3
-    assert f"Maintenance window: " in dom and "<svg" in dom
+    assert "Maintenance window: " in dom and "<svg" in dom
     figures = browser.png_figures(png)
     assert (figures["width"], figures["height"]) == (1100, 600)
     assert figures["distinct_rows"] > 50 and figures["non_blank_share"] > 0.2, figures

@@ -93,18 +93,18 @@ def test_a_second_restart_closes_the_first():
     assert [(b["start"], b["end"]) for b in bars] == [(1.0, 1.0), (2.0, 2.5)]
 
 
-def bar(node, label, start, end):
+def step_bar(node, label, start, end):
     return {"node": node, "kind": "step", "label": label, "start": start, "end": end}
 
 
 @pytest.mark.parametrize("bar_list,span,min_s,expected", [
     ([], (0.0, 5.0), 0.0, [(0.0, 5.0, "window on", "window off")]),
-    ([bar("a", "x", 1.0, 2.0)], (0.0, 5.0), 0.0,
+    ([step_bar("a", "x", 1.0, 2.0)], (0.0, 5.0), 0.0,
      [(0.0, 1.0, "window on", "a x"), (2.0, 5.0, "a x", "window off")]),
-    ([bar("a", "x", 0.0, 3.0), bar("b", "y", 1.0, 2.0), bar("c", "z", 4.0, 5.0)], (0.0, 5.0), 0.0,
+    ([step_bar("a", "x", 0.0, 3.0), step_bar("b", "y", 1.0, 2.0), step_bar("c", "z", 4.0, 5.0)], (0.0, 5.0), 0.0,
      [(3.0, 4.0, "a x", "c z")]),
-    ([bar("a", "x", -1.0, 1.0), bar("b", "y", 1.2, 6.0)], (0.0, 5.0), 0.5, []),
-    ([bar("a", "x", 1.0, 2.0), bar("b", "y", 2.1, 3.0)], (1.0, 3.0), 0.5, []),
+    ([step_bar("a", "x", -1.0, 1.0), step_bar("b", "y", 1.2, 6.0)], (0.0, 5.0), 0.5, []),
+    ([step_bar("a", "x", 1.0, 2.0), step_bar("b", "y", 2.1, 3.0)], (1.0, 3.0), 0.5, []),
 ])
 def test_idle_gaps(bar_list, span, min_s, expected):
     gaps = journal_figures.idle_gaps(bar_list, span, min_s)

@@ -33,7 +33,7 @@ def test_rect_is_where_it_was_drawn_and_clipped():
 def test_a_zero_width_bar_still_shows():
     canvas = png.Canvas(10, 4)
     canvas.rect(3.2, 0, 3.2, 4, (0, 0, 0))
-    _, _, rgb = png.read_png_rgb(canvas.png())
+    _width, _height, rgb = png.read_png_rgb(canvas.png())
     assert pixel(rgb, 10, 3, 1) == (0, 0, 0)
 
 
@@ -41,7 +41,7 @@ def test_text_draws_glyphs():
     canvas = png.Canvas(40, 9)
     end = canvas.text(1, 1, "i1", (0, 0, 0))
     assert end == 1 + 2 * 6
-    _, _, rgb = png.read_png_rgb(canvas.png())
+    _width, _height, rgb = png.read_png_rgb(canvas.png())
     assert pixel(rgb, 40, 1 + 2, 1 + 3) == (0, 0, 0)      # the I's stem
     assert pixel(rgb, 40, 30, 4) == (255, 255, 255)
 

@@ -47,8 +47,8 @@ def test_check_mode_takes_nothing(run_module, tmp_path):
     (FOREIGN, [200], True, False, "break"),
     (ME, [200], False, False, "keep"),
 ])
-def test_check_mode_decides_as_taking_would_and_changes_nothing(run_module, tmp_path, held, live_pids, break_lock,
-                                                                 refused, action):
+def test_check_mode_decides_as_taking_would_and_changes_nothing(run_module, tmp_path, held, live_pids,
+                                                                break_lock, refused, action):
     """The early check (maintenance_mode tasks_from=lock_check) runs the module in check mode: it must
     fail exactly where taking the lock would, and leave the lock file as it was."""
     path = tmp_path / "upgrade.lock"
