@@ -16,7 +16,7 @@ CHANGES = ("config_set", "config_del", "upgrade_start", "upgrade_step", "upgrade
 @pytest.fixture(scope="module")
 def saved():
     data = json.loads((journal.CLUSTER_DIR / "bad-input.json").read_text())
-    for run in list(data["cases"].values()) + [data["good"]]:
+    for run in list(data["cases"].values()) + [data["good"], data["window"]]:
         run["stdout"] = journal.re.sub(r"\x1b\[[0-9;]*m", "", run["stdout"])
     return data
 
@@ -58,8 +58,22 @@ def test_bad_input_fails_naming_value_and_fix(saved, case, on_controller, words)
 
 
 def test_bad_inputs_changed_nothing(saved):
-    before_good = journal.events()[:saved["journal_lines_before_good"]]
-    assert journal.of(before_good, *CHANGES) == []
+    before_window = journal.events()[:saved["journal_lines_before_window"]]
+    assert journal.of(before_window, *CHANGES) == []
+
+
+def test_window_that_cannot_open_takes_the_drop_in_back(saved):
+    run = saved["window"]
+    out = " ".join(run["stdout"].split())
+    assert run["rc"] != 0
+    assert "Write the temporary sudoers drop-in" in out, out[-3000:]
+    assert "The maintenance window did not open" in out and "cannot use the cluster lock" in out, out[-3000:]
+    assert "Remove the temporary sudoers drop-in from every node" in out
+    assert '"exists": false' in run["drop_in"], run["drop_in"]
+    # nothing of the window happened: maintenance mode never set, no node upgraded, no DEA retired
+    during = journal.events()[saved["journal_lines_before_window"]:saved["journal_lines_before_good"]]
+    assert [e for e in journal.of(during, "config_set") if "maintenance_mode" in str(e.get("key"))] == []
+    assert journal.of(during, "upgrade_start", "dea_retire_start", "data_export") == []
 
 
 def test_good_input_with_temporary_sudo_upgrades(saved):
@@ -77,7 +91,7 @@ def test_drop_in_removed_afterwards():
 
 
 def test_password_appears_nowhere(saved):
-    outputs = [run["stdout"] for run in saved["cases"].values()] + [saved["good"]["stdout"]]
+    outputs = [run["stdout"] for run in saved["cases"].values()] + [saved["good"]["stdout"], saved["window"]["stdout"]]
     assert not [o for o in outputs if PASSWORD in o]
     assert PASSWORD not in (journal.CLUSTER_DIR / "journal" / "events.jsonl").read_text()
     # nor in anything the run left on the node for the stackato user (progress, lock, logs)
