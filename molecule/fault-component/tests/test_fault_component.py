@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import fault_checks
 import journal
 
 
@@ -20,10 +21,6 @@ def second():
 @pytest.fixture(scope="module")
 def evts():
     return journal.events()
-
-
-def dea2_ip():
-    return next(n["ip"] for n in journal.topology()["nodes"] if n["name"] == "dea2")
 
 
 def test_first_run_stops_at_dea2_back_in_service(first):
@@ -58,24 +55,16 @@ def test_rerun_resumes_at_dea2_and_finishes(second, evts):
     # dea2's upgrade had begun: its customizations saved before the first run are kept, not saved again
     assert f"dea2: its upgrade to {journal.TARGET} has begun; the customizations saved before it" in out
     assert "dea1: its upgrade to" not in out
-    for host in journal.nodes():
-        assert journal.kato_version(host) == journal.TARGET, host.backend.host
+    fault_checks.assert_every_node_at_target()
     # dea2 was retired once (by the first run): the re-run did not retire it again
-    assert len([e for e in journal.of(evts, "dea_retired") if e["dea"] == dea2_ip()]) == 1
+    assert len([e for e in journal.of(evts, "dea_retired") if e["dea"] == fault_checks.node_ip("dea2")]) == 1
     summary = json.loads((journal.CLUSTER_DIR / "upgrade-progress.json").read_text())
     assert summary["result"] == "ok"
     assert all(set(n["steps"]) >= {"upgrade", "ready", "verify", "restart"} for n in summary["nodes"].values())
 
 
 def test_no_two_deas_retired_and_no_outage(evts):
-    retired = set()
-    for e in evts:
-        if e["event"] == "dea_retired":
-            retired.add(e["dea"])
-            assert len(retired) <= 1, f"second DEA retired while {retired} were: {e}"
-        elif e["event"] in ("dea_unretired",):
-            retired.discard(e["dea"])
-    assert journal.app_outages(evts) == []
+    fault_checks.assert_cluster_whole(evts)
 
 
 def test_lock_released(second):

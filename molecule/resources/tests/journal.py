@@ -16,6 +16,10 @@ CLUSTER_DIR = PROJECT / ".run" / "clusters" / CLUSTER
 INVENTORY = CLUSTER_DIR / "inventory"
 SOURCE = "3.4.2"
 TARGET = "3.6.2"
+# Every event the simulator journals when something changes on a node or in the Cloud Controller.
+CHANGES = ("config_set", "config_del", "upgrade_start", "upgrade_step", "upgrade_done", "self_update", "data_export",
+           "dea_retire_start", "dea_retired", "kato_restart", "download_start", "download_done", "role_state",
+           "instance_stopped", "buildpack_added", "buildpack_removed", "buildpack_updated")
 
 
 def events() -> list[dict]:

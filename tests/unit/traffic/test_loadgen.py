@@ -45,6 +45,11 @@ def test_bounds_are_enforced(argv, capsys):
 
 
 def test_a_non_loopback_target_is_refused_before_sending(tmp_path, monkeypatch, capsys):
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"loadgen started a process for a refused target: {args} {kwargs}")
+
+    # the address below is text only: should the refusal ever break, nothing is started or sent
+    monkeypatch.setattr(loadgen.subprocess, "Popen", no_process)
     monkeypatch.setattr(loadgen, "RUNS", tmp_path)
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "traffic.json").write_text(json.dumps(
