@@ -1,23 +1,12 @@
 """capacity: a fragmented cluster stops in preflight with the placement finding and changes
 nothing; after a DEA is added the same run upgrades every node."""
-import pytest
 
 import journal
 
 
-@pytest.fixture(scope="module")
-def first():
-    return journal.saved_run("capacity-first.json")
-
-
-@pytest.fixture(scope="module")
-def second():
-    return journal.saved_run("capacity-second.json")
-
-
-@pytest.fixture(scope="module")
-def evts():
-    return journal.events()
+first = journal.run_fixture("capacity-first.json")
+second = journal.run_fixture("capacity-second.json")
+evts = journal.events_fixture()
 
 
 def capacity_lines(result):

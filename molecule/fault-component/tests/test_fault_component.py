@@ -2,25 +2,13 @@
 says to fix the cause first; the re-run resumes at dea2's upgrade step and finishes."""
 import json
 
-import pytest
-
 import fault_checks
 import journal
 
 
-@pytest.fixture(scope="module")
-def first():
-    return journal.saved_run("fault-first.json")
-
-
-@pytest.fixture(scope="module")
-def second():
-    return journal.saved_run("fault-second.json")
-
-
-@pytest.fixture(scope="module")
-def evts():
-    return journal.events()
+first = journal.run_fixture("fault-first.json")
+second = journal.run_fixture("fault-second.json")
+evts = journal.events_fixture()
 
 
 def test_first_run_stops_at_dea2_back_in_service(first):

@@ -12,19 +12,9 @@ import fault_checks
 import journal
 
 
-@pytest.fixture(scope="module")
-def first():
-    return journal.saved_run("killed-first.json")
-
-
-@pytest.fixture(scope="module")
-def second():
-    return journal.saved_run("killed-second.json")
-
-
-@pytest.fixture(scope="module")
-def evts():
-    return journal.events()
+first = journal.run_fixture("killed-first.json")
+second = journal.run_fixture("killed-second.json")
+evts = journal.events_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -4,25 +4,13 @@ target and logs the recovery; the run passes, every node at the target; a second
 pending."""
 import re
 
-import pytest
-
 import fault_checks
 import journal
 
 
-@pytest.fixture(scope="module")
-def first():
-    return journal.saved_run("fault-first.json")
-
-
-@pytest.fixture(scope="module")
-def second():
-    return journal.saved_run("fault-second.json")
-
-
-@pytest.fixture(scope="module")
-def evts():
-    return journal.events()
+first = journal.run_fixture("fault-first.json")
+second = journal.run_fixture("fault-second.json")
+evts = journal.events_fixture()
 
 
 def test_run_passes_and_logs_the_recovery(first):

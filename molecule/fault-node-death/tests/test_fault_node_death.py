@@ -3,25 +3,13 @@ released, says to re-run once the node is up); after its container restarts, the
 dea2, step upgrade, and finishes."""
 import json
 
-import pytest
-
 import fault_checks
 import journal
 
 
-@pytest.fixture(scope="module")
-def first():
-    return journal.saved_run("fault-first.json")
-
-
-@pytest.fixture(scope="module")
-def second():
-    return journal.saved_run("fault-second.json")
-
-
-@pytest.fixture(scope="module")
-def evts():
-    return journal.events()
+first = journal.run_fixture("fault-first.json")
+second = journal.run_fixture("fault-second.json")
+evts = journal.events_fixture()
 
 
 def last_lines(out: str, count: int = 40) -> str:

@@ -8,8 +8,6 @@ import socket
 import time
 from datetime import datetime
 
-import pytest
-
 import fault_checks
 import journal
 
@@ -17,24 +15,10 @@ import journal
 FOREIGN = "alice@ops-laptop (ansible-playbook pid 4242, since 2026-11-30T22:00:00Z)"
 
 
-@pytest.fixture(scope="module")
-def foreign():
-    return journal.saved_run("lock-foreign.json")
-
-
-@pytest.fixture(scope="module")
-def first():
-    return journal.saved_run("lock-first.json")
-
-
-@pytest.fixture(scope="module")
-def second():
-    return journal.saved_run("lock-second.json")
-
-
-@pytest.fixture(scope="module")
-def evts():
-    return journal.events()
+foreign = journal.run_fixture("lock-foreign.json")
+first = journal.run_fixture("lock-first.json")
+second = journal.run_fixture("lock-second.json")
+evts = journal.events_fixture()
 
 
 def local_ts(text):

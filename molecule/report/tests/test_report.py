@@ -15,14 +15,8 @@ NODES = ["dea1", "dea2", "core"]       # the upgrade's order
 RUNS = journal.CLUSTER_DIR / "stackato-runs"
 
 
-@pytest.fixture(scope="module")
-def plan_run():
-    return journal.saved_run("report-plan.json")
-
-
-@pytest.fixture(scope="module")
-def upgrade_run():
-    return journal.saved_run("report-upgrade.json")
+plan_run = journal.run_fixture("report-plan.json")
+upgrade_run = journal.run_fixture("report-upgrade.json")
 
 
 @pytest.fixture(scope="module")

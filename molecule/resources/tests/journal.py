@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import testinfra
 import yaml
 
@@ -113,3 +114,19 @@ def saved_run(name: str) -> dict:
     result = json.loads((CLUSTER_DIR / name).read_text())
     result["stdout"] = re.sub(r"\x1b\[[0-9;]*m", "", result["stdout"])
     return result
+
+
+def run_fixture(name: str):
+    """A module-scoped fixture of the nested run kept as ``name`` (``first = journal.run_fixture("x.json")``)."""
+    @pytest.fixture(scope="module")
+    def saved():
+        return saved_run(name)
+    return saved
+
+
+def events_fixture():
+    """A module-scoped fixture of the journal's events, read once per test module (``evts = journal.events_fixture()``)."""
+    @pytest.fixture(scope="module")
+    def evts():
+        return events()
+    return evts
