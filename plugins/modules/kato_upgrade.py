@@ -249,6 +249,7 @@ import hashlib
 import os
 import re
 import shlex
+import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -581,6 +582,33 @@ class Upgrade:
         return False  # not reached: the last attempt returns or raises
 
 
+class _LockWaitOver(Exception):
+    """The wait for the run lock reached its time limit."""
+
+
+def block_on_lock(fd, seconds):
+    """Block on an exclusive flock of ``fd`` for at most ``seconds`` (an interval timer interrupts the
+    blocking call). True when the lock was taken."""
+    if seconds <= 0:
+        return False
+
+    def over(signum, frame):
+        raise _LockWaitOver()
+
+    previous = signal.signal(signal.SIGALRM, over)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _LockWaitOver:
+        return False
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return True
+
+
 def hold_run_lock(module, path, upgrade):
     """Hold the node's run lock (an exclusive flock on ``path``; closing the descriptor, or the end of this
     process, releases it) before anything is read or run: an earlier run on this node whose controller was
@@ -594,24 +622,23 @@ def hold_run_lock(module, path, upgrade):
     except OSError as exc:
         raise KatoError(f"cannot open the run lock {path}: {exc}; set run_lock to a file this user may write") from None
     started = time.monotonic()
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() - upgrade.started >= module.params["timeout"]:
-                os.close(fd)
-                raise KatoError(f"another upgrade run on this node still holds {path} after timeout="
-                                f"{module.params['timeout']} seconds (a run whose controller was lost may still be "
-                                f"running kato node upgrade there: see kato node upgrade --status); re-run this task "
-                                f"once it has ended", cause="busy", resumable=True) from None
-            time.sleep(1)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    waited = round(time.monotonic() - started, 3)
-    if waited >= 1:
+    remaining = module.params["timeout"] - (started - upgrade.started)
+    waited = 0
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        # Held: block on it (no polling) until it is released or the task's timeout is up.
+        if not block_on_lock(fd, remaining):
+            os.close(fd)
+            raise KatoError(f"another upgrade run on this node still holds {path} after timeout="
+                            f"{module.params['timeout']} seconds (a run whose controller was lost may still be "
+                            f"running kato node upgrade there: see kato node upgrade --status); re-run this task "
+                            f"once it has ended", cause="busy", resumable=True) from None
+        waited = round(time.monotonic() - started, 3)
         module.warn(f"waited {waited:g} s for another upgrade run on this node (an earlier run whose controller "
                     f"was lost) to end; the node was read afresh after it")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
     return fd, waited
 
 
