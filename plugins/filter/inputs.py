@@ -31,6 +31,14 @@ def upgrade_plan(groups, versions, target, backup=True, restart=True):
         raise AnsibleFilterError(f"stackato.cluster.upgrade_plan: {exc}") from exc
 
 
+def upgrade_waves(groups, hosts=None):
+    """The waves of playbooks/upgrade.yml (_plan.upgrade_waves): ``[[hosts]]``, the core node last."""
+    try:
+        return _plan.upgrade_waves(groups, hosts=hosts)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.upgrade_waves: {exc}") from exc
+
+
 def upgrade_plan_estimate(groups, versions, target, node_ips=None, kato_nodes=None, summary=None, runs_dir="",
                           inventory_sources=(), backup=True, restart=True):
     """The plan with its estimates (_plan.estimate) and its lines; earlier runs' event logs read from the runs
@@ -55,4 +63,4 @@ class FilterModule:
 
     def filters(self):
         return {"input_findings": input_findings, "upgrade_plan": upgrade_plan,
-                "upgrade_plan_estimate": upgrade_plan_estimate}
+                "upgrade_plan_estimate": upgrade_plan_estimate, "upgrade_waves": upgrade_waves}

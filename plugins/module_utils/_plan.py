@@ -7,10 +7,14 @@
 
 """What an upgrade run would do, in the playbook's order: pure functions, no I/O.
 
-``playbooks/upgrade.yml`` upgrades the DEAs one at a time (``dea:!core``), then the routers
-(``router:!dea:!core``), the controllers, the data-services nodes together, and the core node
-last; :data:`STAGES` is that order. A node at the target is skipped. The window (maintenance mode
-on) opens only when a node is below the target, and closes after every node has restarted.
+``playbooks/upgrade.yml`` upgrades the nodes in waves (:func:`upgrade_waves`): the nodes of one
+wave upgrade at the same time, and no wave holds two nodes of one redundant group
+(:data:`REDUNDANT_GROUPS`: two DEAs, two routers, two controllers), so the other members of each
+group keep serving; the data-services nodes hold their own services (no redundancy between them)
+and join the waves where they lengthen them least; the core node is upgraded last, alone. The
+restarts that close the window follow the same waves. A node at the target is skipped. The window
+(maintenance mode on) opens only when a node is below the target, and closes after every node has
+restarted.
 """
 
 from __future__ import annotations
@@ -19,22 +23,85 @@ from collections.abc import Mapping
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import compare_versions
 
-# (group, what the stage is called, one node at a time?) in the order of playbooks/upgrade.yml
-STAGES = (("dea", "DEAs", True), ("router", "routers", True), ("controller", "controllers", True),
-          ("data_services", "data-services nodes", False), ("core", "the core node", True))
+# The inventory groups of a cluster's nodes (architecture.md, "Inventory model").
+NODE_GROUPS = ("core", "dea", "router", "controller", "data_services")
+# Never two nodes of one of these groups out at the same time: the others keep serving (a DEA's app
+# instances run on the other DEAs, the other routers take the requests, the other controllers the API).
+REDUNDANT_GROUPS = ("dea", "router", "controller")
+GROUP_LABELS = {"core": "core node", "dea": "DEA", "router": "router", "controller": "controller", "data_services": "data services"}
 
 
-def upgrade_order(groups):
-    """``[(stage, [hosts])]``: every host once, in the first stage whose group holds it (core last)."""
+def _hosts(groups, group):
+    return [str(h) for h in groups.get(group) or []]
+
+
+def node_weight(host, groups, kato_roles=None):
+    """What a node's upgrade costs relative to the others: the number of release components it upgrades
+    (its kato roles when known, else its inventory groups)."""
+    kato_roles = kato_roles if isinstance(kato_roles, Mapping) else {}
+    in_groups = [g for g in NODE_GROUPS if host in _hosts(groups, g)]
+    return len(node_components(kato_roles.get(host), in_groups))
+
+
+def upgrade_waves(groups, kato_roles=None, weights=None, hosts=None):
+    """``[[hosts]]``: the waves of an upgrade (and of the restarts after it), each upgraded at the same time.
+
+    ``groups`` is the inventory's ``groups``; every host of :data:`NODE_GROUPS` is in exactly one
+    wave (only ``hosts`` when given). Rules: no wave holds two members of one redundant group; the
+    core node(s) come last, each alone. Within a group the heaviest node goes first (``weights``
+    ``{host: number}``, default :func:`node_weight`), so the waves pair nodes of like length; a
+    node in several groups takes the first wave where none of its groups is taken; a node in no
+    redundant group (data services) joins the wave it lengthens least (the earliest on a tie), or
+    the first wave when there is none."""
     groups = groups if isinstance(groups, Mapping) else {}
-    core = [str(h) for h in groups.get("core") or []]
-    seen = set(core)
-    order = []
-    for group, label, serial in STAGES:
-        hosts = core if group == "core" else [str(h) for h in groups.get(group) or [] if str(h) not in seen]
-        seen.update(hosts)
-        order.append(((group, label, serial), hosts))
-    return order
+    core = _hosts(groups, "core")
+    seen, order = set(core), []
+    for group in NODE_GROUPS[1:]:
+        for host in _hosts(groups, group):
+            if host not in seen:
+                seen.add(host)
+                order.append(host)
+    if hosts is not None:
+        wanted = {str(h) for h in hosts}
+        core = [h for h in core if h in wanted]
+        order = [h for h in order if h in wanted]
+    weights = weights if isinstance(weights, Mapping) else {}
+
+    def weight(host):
+        value = weights.get(host)
+        return float(value) if value is not None else float(node_weight(host, groups, kato_roles))
+
+    member = {h: {g for g in REDUNDANT_GROUPS if h in _hosts(groups, g)} for h in order}
+    grouped = sorted((h for h in order if member[h]),
+                     key=lambda h: (-len(member[h]), -weight(h), order.index(h)))
+    waves, taken = [], []
+    for host in grouped:
+        for index, used in enumerate(taken):
+            if not used & member[host]:
+                break
+        else:
+            index = len(waves)
+            waves.append([])
+            taken.append(set())
+        waves[index].append(host)
+        taken[index] |= member[host]
+    free = sorted((h for h in order if not member[h]), key=lambda h: (-weight(h), order.index(h)))
+    for host in free:
+        if not waves:
+            waves.append([])
+        lengths = [max((weight(h) for h in wave), default=0.0) for wave in waves]
+        added = [max(length, weight(host)) - length for length in lengths]
+        waves[added.index(min(added))].append(host)
+    waves = [sorted(wave, key=order.index) for wave in waves if wave]
+    return waves + [[host] for host in core]
+
+
+def upgrade_order(groups, kato_roles=None):
+    """``[(wave label, [hosts])]``: :func:`upgrade_waves` with a label each ("wave 1", ..., "the core node")."""
+    groups = groups if isinstance(groups, Mapping) else {}
+    core = set(_hosts(groups, "core"))
+    return [("the core node" if set(wave) <= core else f"wave {number}", wave)
+            for number, wave in enumerate(upgrade_waves(groups, kato_roles), start=1)]
 
 
 def _below(version, target):
@@ -44,6 +111,13 @@ def _below(version, target):
         return True
 
 
+def _shown(host, groups, versions, target, pending):
+    roles = "/".join(GROUP_LABELS[g] for g in NODE_GROUPS if host in _hosts(groups, g)) or "node"
+    retire = ", retired first" if host in _hosts(groups, "dea") and host not in _hosts(groups, "core") else ""
+    now = f"{versions.get(host) or '?'} -> {target}" if pending else f"at {target}, skipped"
+    return f"{host} [{roles}{retire}] {now}"
+
+
 def upgrade_plan(groups, versions, target, backup=True, restart=True):
     """The plan of a run as lines to print: the window, each stage's nodes in order, and the end.
 
@@ -51,27 +125,27 @@ def upgrade_plan(groups, versions, target, backup=True, restart=True):
     counted as to upgrade)."""
     versions = versions if isinstance(versions, Mapping) else {}
     order = upgrade_order(groups)
-    pending = [h for _stage, hosts in order for h in hosts if _below(versions.get(h) or "0", target)]
+    pending = [h for _label, hosts in order for h in hosts if _below(versions.get(h) or "0", target)]
     if not pending:
         return [f"Plan: every node already runs {target}: nothing to upgrade, maintenance mode is not touched."]
-    lines = [f"Plan: upgrade {len(pending)} node(s) to {target}, in this order, inside one maintenance window:",
+    lines = [f"Plan: upgrade {len(pending)} node(s) to {target} in waves inside one maintenance window "
+             "(never two DEAs, two routers or two controllers at once; the core node last):",
              "1. turn maintenance mode on (kato config set cloud_controller_ng maintenance_mode true on the core): "
              "the API becomes read-only, apps keep serving web requests"]
     step = 2
     if backup:
         lines.append(f"{step}. back up all data (kato data export on the core), fetched to the controller")
         step += 1
-    for (group, label, serial), hosts in order:
-        if not hosts:
-            continue
-        shown = ", ".join(f"{h} {versions.get(h) or '?'} -> {target}" if h in pending else f"{h} (at {target}, skipped)"
-                          for h in hosts)
-        how = "one at a time" if serial and len(hosts) > 1 else ("together" if len(hosts) > 1 else "")
-        retire = ", each retired first so its app instances move to the other DEAs" if group == "dea" else ""
-        lines.append(f"{step}. upgrade {label}{' ' + how if how else ''}{retire}: {shown}")
+    for label, hosts in order:
+        shown = ", ".join(_shown(h, groups, versions, target, h in pending) for h in hosts)
+        if label == "the core node":
+            lines.append(f"{step}. upgrade the core node last: {shown}")
+        else:
+            together = f"{len(hosts)} nodes together" if len(hosts) > 1 else "1 node"
+            lines.append(f"{step}. upgrade {label}, {together}: {shown}")
         step += 1
     if restart:
-        lines.append(f"{step}. restart every node (kato restart), check that every node runs {target}")
+        lines.append(f"{step}. restart every node in the same waves (kato restart), check that every node runs {target}")
         step += 1
     lines.append(f"{step}. turn maintenance mode off: the window closes")
     return lines
@@ -196,8 +270,8 @@ def estimate(groups, versions, target, kato_roles=None, findings=(), failed=Fals
              inventory_sources=(), backup=True, restart=True):
     """The plan with its estimates, JSON-ready: per node (playbook order) its roles, current -> target,
     batch and position, components, each step's estimate and source; the cluster's steps; the
-    maintenance window (maintenance on, backup, every batch - one node after the other, or together:
-    the longest -, the restart, maintenance off); the preflight findings and the next command.
+    maintenance window (maintenance on, backup, every wave of :func:`upgrade_waves` - its nodes
+    together: the longest -, the restart, maintenance off); the preflight findings and the next command.
 
     ``kato_roles`` is ``{host: [kato roles]}`` (kato node list), ``findings`` the preflight
     summary's findings, ``measured`` from :func:`measured_steps`."""
@@ -205,13 +279,13 @@ def estimate(groups, versions, target, kato_roles=None, findings=(), failed=Fals
     kato_roles = kato_roles if isinstance(kato_roles, Mapping) else {}
     groups = groups if isinstance(groups, Mapping) else {}
     target = str(target)
-    order = [(stage, hosts) for stage, hosts in upgrade_order(groups) if hosts]
+    order = upgrade_order(groups, kato_roles)
     rows, position, window_s, pending = [], 0, 0.0, []
-    for batch, ((group, label, serial), hosts) in enumerate(order, start=1):
+    for batch, (label, hosts) in enumerate(order, start=1):
         lengths = []
         for host in hosts:
             position += 1
-            in_groups = [g for g, _l, _s in STAGES if host in [str(h) for h in groups.get(g) or []]]
+            in_groups = [g for g in NODE_GROUPS if host in _hosts(groups, g)]
             components = node_components(kato_roles.get(host), in_groups)
             is_pending = _below(versions.get(host) or "0", target)
             steps, sources = {}, {}
@@ -225,9 +299,10 @@ def estimate(groups, versions, target, kato_roles=None, findings=(), failed=Fals
             lengths.append(total)
             rows.append({"node": host, "roles": in_groups, "kato_roles": list(kato_roles.get(host) or []),
                          "current": versions.get(host), "target": target, "pending": is_pending, "batch": batch,
-                         "batch_label": label, "one_at_a_time": bool(serial), "order": position,
+                         "batch_label": label, "one_at_a_time": len(hosts) == 1, "order": position,
                          "components": components, "steps": steps, "sources": sources, "estimate_s": total})
-        window_s += sum(lengths) if serial else max(lengths, default=0.0)
+        # the nodes of a wave upgrade together: the wave lasts as long as its longest node
+        window_s += max(lengths, default=0.0)
     cluster, cluster_sources = {}, {}
     if pending:
         for step in CLUSTER_STEPS:
@@ -256,7 +331,7 @@ def estimate_lines(plan):
         lines = [f"Plan: upgrade {len(plan['pending'])} of {len(plan['nodes'])} node(s) to {plan['target']}; "
                  f"estimated maintenance window {_clock(plan['window_s'])} ({plan['window_s']:g} s)."]
     for row in plan["nodes"]:
-        how = "one at a time" if row["one_at_a_time"] else "together"
+        how = "alone" if row["one_at_a_time"] else "with the others of its wave"
         what = f"{row['current'] or '?'} -> {row['target']}" if row["pending"] else f"at {row['target']}, skipped"
         roles = ", ".join(row["kato_roles"] or row["roles"])
         lines.append(f"{row['order']}. {row['node']} [{roles}] {what}; batch {row['batch']} ({row['batch_label']}, {how})"

@@ -242,18 +242,23 @@ def history_rows(events):
 
 
 def remaining(plan, done, current=None, now=None):
-    """Seconds left by the plan: every node step not done, and what is left of the current ones.
+    """Seconds left by the plan: every node step not done, and what is left of the current ones; the
+    nodes of one wave (the plan's ``batch``) upgrade together, so a wave counts as its longest node.
 
     ``done`` is a set of (node, step); ``current`` ``{(node, step): started}``."""
     now = time.time() if now is None else now
-    left = 0.0
     current = current or {}
-    for row in plan.get("nodes", []):
+    waves = {}
+    for index, row in enumerate(plan.get("nodes", [])):
+        node_left = 0.0
         for step, seconds in row.get("steps", {}).items():
             key = (row["node"], step)
             if key in done:
                 continue
-            left += max(0.0, seconds - (now - current[key])) if key in current else seconds
+            node_left += max(0.0, seconds - (now - current[key])) if key in current else seconds
+        wave = row.get("batch", ("node", index))
+        waves[wave] = max(waves.get(wave, 0.0), node_left)
+    left = sum(waves.values())
     for step, seconds in plan.get("cluster_steps", {}).items():
         keys = [k for k in list(done) + list(current) if k[1] == step]
         if any(k in done for k in keys):

@@ -18,36 +18,77 @@ GROUPS = {"core": ["core"], "controller": [], "router": ["router2", "router3"], 
 OLD = {h: "3.4.2" for h in GROUPS["stackato"]}
 
 
-@pytest.mark.parametrize("groups, order", [
-    (GROUPS, [["dea1", "dea2"], ["router2", "router3"], [], ["data1", "data2"], ["core"]]),
-    # a host in two groups is upgraded once, in the first stage of the playbook that takes it; the core always last
-    ({"core": ["core"], "dea": ["dea1", "core"], "router": ["dea1", "r"]}, [["dea1"], ["r"], [], [], ["core"]]),
-    ({"core": ["micro"]}, [[], [], [], [], ["micro"]]),
+SMALL = {"core": ["core"], "router": ["core", "router2", "router3"], "controller": ["core"],
+         "dea": ["dea1", "dea2", "dea3"], "data_services": ["data1"]}
+PRODUCTION = {"core": ["core"], "controller": ["core", "c2", "c3"], "router": ["core", "r2", "r3", "r4"],
+              "dea": ["d1", "d2", "d3", "d4"], "data_services": ["mysql1", "pg1", "redis1", "files1", "mongo1", "rabbit1"]}
+
+
+@pytest.mark.parametrize("groups, weights, hosts, waves", [
+    # the seed's small cluster: one DEA and one router per wave, the data node with the first, the core alone last
+    (SMALL, None, None, [["dea1", "router2", "data1"], ["dea2", "router3"], ["dea3"], ["core"]]),
+    # the production mix: 4 waves (the 4 DEAs); every data-services node in the first, where the DEA is longest
+    (PRODUCTION, None, None,
+     [["d1", "r2", "c2", "mysql1", "pg1", "redis1", "files1", "mongo1", "rabbit1"], ["d2", "r3", "c3"], ["d3", "r4"],
+      ["d4"], ["core"]]),
+    # the heaviest of a group first; a node in two groups takes the first wave where both are free
+    ({"core": ["core"], "dea": ["a", "b", "ab"], "router": ["ab", "r"]}, {"a": 1, "b": 5, "ab": 3, "r": 9}, None,
+     [["ab"], ["b", "r"], ["a"], ["core"]]),
+    # a data-services node joins the wave it lengthens least, the earliest on a tie
+    ({"core": ["core"], "dea": ["d1", "d2"], "data_services": ["x", "y"]}, {"d1": 5, "d2": 2, "x": 4, "y": 1}, None,
+     [["d1", "x", "y"], ["d2"], ["core"]]),
+    ({"core": ["core"], "dea": ["d1", "d2"], "router": ["r1", "r2"], "data_services": ["x"]},
+     {"d1": 5, "d2": 1, "r1": 1, "r2": 8, "x": 7}, None, [["d1", "r2", "x"], ["d2", "r1"], ["core"]]),
+    # only data-services nodes: one wave
+    ({"core": ["core"], "data_services": ["x", "y"]}, None, None, [["x", "y"], ["core"]]),
+    # a host listed in two groups is in one wave; only the hosts asked for
+    ({"core": ["core"], "dea": ["d1", "d2"], "router": ["d1"]}, None, ["d2", "core"], [["d2"], ["core"]]),
+    ({"core": ["micro"], "dea": ["micro"], "router": ["micro"]}, None, None, [["micro"]]),
+    ({}, None, None, []),
 ])
-def test_upgrade_order(groups, order):
-    assert [hosts for _stage, hosts in _plan.upgrade_order(groups)] == order
+def test_upgrade_waves(groups, weights, hosts, waves):
+    assert _plan.upgrade_waves(groups, weights=weights, hosts=hosts) == waves
 
 
-def test_plan_lists_window_stages_and_end():
+@pytest.mark.parametrize("groups", [SMALL, PRODUCTION, GROUPS,
+                                    {"core": ["c"], "dea": ["a", "b", "x"], "router": ["x", "y", "a"],
+                                     "controller": ["y", "z", "b"], "data_services": ["z", "q"]}])
+def test_no_wave_holds_two_of_a_redundant_group_and_every_node_once(groups):
+    waves = _plan.upgrade_waves(groups)
+    flat = [h for wave in waves for h in wave]
+    assert sorted(flat) == sorted({h for g in _plan.NODE_GROUPS for h in groups.get(g, [])})
+    assert waves[-1] == groups["core"]
+    for wave in waves:
+        for group in _plan.REDUNDANT_GROUPS:
+            assert len(set(wave) & set(groups.get(group, []))) <= 1, (group, wave)
+
+
+def test_upgrade_order_labels_the_waves():
+    assert _plan.upgrade_order(SMALL) == [("wave 1", ["dea1", "router2", "data1"]), ("wave 2", ["dea2", "router3"]),
+                                          ("wave 3", ["dea3"]), ("the core node", ["core"])]
+
+
+def test_plan_lists_window_waves_and_end():
     lines = _plan.upgrade_plan(GROUPS, dict(OLD, router3="3.6.2"), "3.6.2")
     assert lines == [
-        "Plan: upgrade 6 node(s) to 3.6.2, in this order, inside one maintenance window:",
+        "Plan: upgrade 6 node(s) to 3.6.2 in waves inside one maintenance window "
+        "(never two DEAs, two routers or two controllers at once; the core node last):",
         "1. turn maintenance mode on (kato config set cloud_controller_ng maintenance_mode true on the core): "
         "the API becomes read-only, apps keep serving web requests",
         "2. back up all data (kato data export on the core), fetched to the controller",
-        "3. upgrade DEAs one at a time, each retired first so its app instances move to the other DEAs: "
-        "dea1 3.4.2 -> 3.6.2, dea2 3.4.2 -> 3.6.2",
-        "4. upgrade routers one at a time: router2 3.4.2 -> 3.6.2, router3 (at 3.6.2, skipped)",
-        "5. upgrade data-services nodes together: data1 3.4.2 -> 3.6.2, data2 3.4.2 -> 3.6.2",
-        "6. upgrade the core node: core 3.4.2 -> 3.6.2",
-        "7. restart every node (kato restart), check that every node runs 3.6.2",
-        "8. turn maintenance mode off: the window closes",
+        "3. upgrade wave 1, 4 nodes together: dea1 [DEA, retired first] 3.4.2 -> 3.6.2, router2 [router] 3.4.2 -> 3.6.2, "
+        "data1 [data services] 3.4.2 -> 3.6.2, data2 [data services] 3.4.2 -> 3.6.2",
+        "4. upgrade wave 2, 2 nodes together: dea2 [DEA, retired first] 3.4.2 -> 3.6.2, router3 [router] at 3.6.2, skipped",
+        "5. upgrade the core node last: core [core node] 3.4.2 -> 3.6.2",
+        "6. restart every node in the same waves (kato restart), check that every node runs 3.6.2",
+        "7. turn maintenance mode off: the window closes",
     ]
 
 
 def test_plan_without_backup_and_restart():
     lines = _plan.upgrade_plan({"core": ["micro"]}, {"micro": "3.4.2"}, "3.6.2", backup=False, restart=False)
-    assert lines[2:] == ["2. upgrade the core node: micro 3.4.2 -> 3.6.2", "3. turn maintenance mode off: the window closes"]
+    assert lines[2:] == ["2. upgrade the core node last: micro [core node] 3.4.2 -> 3.6.2",
+                         "3. turn maintenance mode off: the window closes"]
 
 
 def test_nothing_to_do():
@@ -56,7 +97,7 @@ def test_nothing_to_do():
 
 
 def test_unknown_version_counts_as_pending():
-    assert "micro ? -> 3.6.2" in _plan.upgrade_plan({"core": ["micro"]}, {}, "3.6.2")[-3]
+    assert "micro [core node] ? -> 3.6.2" in _plan.upgrade_plan({"core": ["micro"]}, {}, "3.6.2")[-3]
 
 
 def test_filter_registered():
@@ -117,7 +158,7 @@ def test_measured_steps_per_component_only_where_the_run_recorded_components():
     assert measured["per_component"] == [2.0, 2.0]
 
 
-def test_estimate_window_sums_serial_batches_and_takes_the_longest_of_parallel_ones():
+def test_estimate_window_adds_up_the_waves_each_as_long_as_its_longest_node():
     groups = {"core": ["core"], "dea": ["dea1", "dea2"], "data_services": ["d1", "d2"]}
     roles = {"core": ["base", "controller", "primary", "router"], "dea1": ["base", "dea"], "dea2": ["base", "dea"],
              "d1": ["base", "mysql"], "d2": ["base", "mysql", "postgresql", "redis"]}
@@ -125,14 +166,14 @@ def test_estimate_window_sums_serial_batches_and_takes_the_longest_of_parallel_o
                           "3.6.2", roles, inventory_sources=["/x/inv"])
     node = DEFAULTS["gates"] + DEFAULTS["ready"] + DEFAULTS["verify"]
     dea1 = node + DEFAULTS["retire"] + 60 * 7
-    d2 = node + 60 * 7                                # the longer of the two data-services nodes (d1: 5 components)
+    # wave 1: dea1 with both data-services nodes (d2: 7 components, as long as dea1 without its retire; d1: 5)
     core = node + 60 * 10
     cluster = DEFAULTS["maintenance on"] + DEFAULTS["backup"] + DEFAULTS["restart"] + DEFAULTS["maintenance off"]
     assert [(r["node"], r["order"], r["batch"]) for r in plan["nodes"]] == [
-        ("dea1", 1, 1), ("dea2", 2, 1), ("d1", 3, 2), ("d2", 4, 2), ("core", 5, 3)]
-    assert plan["nodes"][1]["steps"] == {} and not plan["nodes"][1]["pending"]
+        ("dea1", 1, 1), ("d1", 2, 1), ("d2", 3, 1), ("dea2", 4, 2), ("core", 5, 3)]
+    assert plan["nodes"][3]["steps"] == {} and not plan["nodes"][3]["pending"]
     assert "retire" not in plan["nodes"][2]["steps"] and plan["nodes"][0]["steps"]["retire"] == 60.0
-    assert plan["window_s"] == dea1 + d2 + core + cluster
+    assert plan["window_s"] == dea1 + core + cluster
     assert plan["pending"] == ["dea1", "d1", "d2", "core"]
     assert plan["next_command"] == "ansible-playbook stackato.cluster.upgrade -i /x/inv -e stackato_target_version=3.6.2"
 
@@ -160,7 +201,7 @@ def test_estimate_lines_show_each_step_and_its_source():
                           measured=measured)
     lines = _plan.estimate_lines(plan)
     assert lines[0].startswith("Plan: upgrade 1 of 1 node(s) to 3.6.2; estimated maintenance window ")
-    assert "1. micro [base, dea] 3.4.2 -> 3.6.2; batch 1 (the core node, one at a time); 7 components; " \
+    assert "1. micro [base, dea] 3.4.2 -> 3.6.2; batch 1 (the core node, alone); 7 components; " \
            "estimated 3:22" in lines
     assert "     upgrade 0:10 (measured: 1.5 s x 7 components)" in lines
     assert "     verify 0:02 (measured: median of 1)" in lines

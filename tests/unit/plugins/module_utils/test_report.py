@@ -61,6 +61,11 @@ def test_plan_remaining():
     plan = {"nodes": [{"node": "a", "steps": {"upgrade": 100.0, "verify": 10.0}}], "cluster_steps": {"restart": 30.0}}
     assert _report.remaining(plan, set(), {}, 0) == 140.0
     assert _report.remaining(plan, {("a", "upgrade")}, {("a", "verify"): 0.0}, 4.0) == 36.0
+    # the nodes of a wave together: the wave counts as its longest node; waves add up
+    plan = {"nodes": [{"node": "a", "batch": 1, "steps": {"upgrade": 100.0}}, {"node": "b", "batch": 1, "steps": {"upgrade": 60.0}},
+                      {"node": "c", "batch": 2, "steps": {"upgrade": 50.0}}], "cluster_steps": {}}
+    assert _report.remaining(plan, set(), {}, 0) == 150.0
+    assert _report.remaining(plan, {("a", "upgrade")}, {("b", "upgrade"): 0.0}, 20.0) == 90.0
 
 
 def test_window_open_at_the_end():
