@@ -53,7 +53,7 @@ NUMBERS = collections.OrderedDict((
     ("prefetch_retry_delay", ("int", 0, "seconds", 10)),
     ("prefetch_timeout", ("int", 1, "seconds", 7200)),
     ("post_upgrade_ready_timeout", ("int", 1, "seconds", 600)),
-    ("post_upgrade_restart_throttle", ("int", 1, "nodes", 1)),
+    ("post_upgrade_restart_throttle", ("int", 0, "nodes", 0)),
 ))
 PROXIES = ("stackato_http_proxy", "stackato_https_proxy", "upgrade_proxy_http_proxy", "upgrade_proxy_https_proxy")
 CHECKED_VARIABLES = ("stackato_target_version", "preflight_known_releases", "stackato_cache_ip") + PROXIES + tuple(NUMBERS)

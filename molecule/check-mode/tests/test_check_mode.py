@@ -32,14 +32,14 @@ def test_every_node_still_at_the_source(node):
 def test_plan_reported_in_upgrade_order(result):
     out = result["stdout"]
     assert "CHECK MODE: nothing was changed on any node" in out
-    assert "Plan: upgrade 7 node(s) to 3.6.2, in this order, inside one maintenance window" in out
+    assert "Plan: upgrade 7 node(s) to 3.6.2 in waves inside one maintenance window" in out
     assert "1. turn maintenance mode on" in out
-    deas = out.index("upgrade DEAs one at a time, each retired first")
-    assert "dea1 3.4.2 -> 3.6.2, dea2 3.4.2 -> 3.6.2, dea3 3.4.2 -> 3.6.2" in out
-    routers = out.index("upgrade routers one at a time: router2 3.4.2 -> 3.6.2, router3 3.4.2 -> 3.6.2")
-    data = out.index("upgrade data-services nodes: data1 3.4.2 -> 3.6.2")
-    core = out.index("upgrade the core node: core 3.4.2 -> 3.6.2")
-    assert deas < routers < data < core
+    first = out.index("upgrade wave 1, 3 nodes together: dea1 [DEA, retired first] 3.4.2 -> 3.6.2, "
+                      "router2 [router] 3.4.2 -> 3.6.2, data1 [data services] 3.4.2 -> 3.6.2")
+    second = out.index("upgrade wave 2, 2 nodes together: dea2 [DEA, retired first] 3.4.2 -> 3.6.2, router3 [router] 3.4.2 -> 3.6.2")
+    third = out.index("upgrade wave 3, 1 node: dea3 [DEA, retired first] 3.4.2 -> 3.6.2")
+    core = out.index("upgrade the core node last: core [core node] 3.4.2 -> 3.6.2")
+    assert first < second < third < core
     assert "turn maintenance mode off: the window closes" in out
 
 

@@ -56,14 +56,20 @@ def test_never_two_deas_retired_at_once(evts):
     assert not out
 
 
-def test_deas_upgraded_one_at_a_time(evts):
-    running = set()
-    for e in journal.of(evts, "upgrade_start", "upgrade_done"):
-        if e["event"] == "upgrade_start":
-            assert not running & set(journal.node_ips("dea")), f"{e['node']} started while {running} upgrading"
-            running.add(e["node"])
-        else:
-            running.discard(e["node"])
+def test_never_two_nodes_of_a_redundant_group_at_once(evts):
+    """Upgrades and restarts: never two DEAs, two routers or two controllers at the same time."""
+    assert journal.group_overlaps(evts) == []
+
+
+def test_waves_in_order(evts):
+    """The small cluster's waves: dea1 with router2 and data1, then dea2 with router3, then dea3, then the core. Every
+    node of a wave starts its upgrade before any node of the next (one group after the other would upgrade every
+    DEA before the first router)."""
+    ip = {n["name"]: n["ip"] for n in journal.topology()["nodes"]}
+    start = {e["node"]: e["ts"] for e in journal.of(evts, "upgrade_start")}
+    waves = [["dea1", "router2", "data1"], ["dea2", "router3"], ["dea3"], ["core"]]
+    for wave, after in zip(waves, waves[1:]):
+        assert max(start[ip[n]] for n in wave) < min(start[ip[n]] for n in after), (wave, after)
 
 
 def test_core_upgraded_last(evts):

@@ -52,7 +52,7 @@ def test_plan_prints_every_node_with_its_estimates(plan_run, plan_json):
     out = plan_run["stdout"]
     assert re.search(r"Plan: upgrade 3 of 3 node\(s\) to 3\.6\.2; estimated maintenance window \d+:\d\d", out)
     positions = []
-    for order, (node, batch) in enumerate(zip(NODES, [1, 1, 2]), start=1):
+    for order, (node, batch) in enumerate(zip(NODES, [1, 2, 3]), start=1):   # waves: one DEA each, the core
         match = re.search(rf"{order}\. {node} \[[^]]+\] 3\.4\.2 -> 3\.6\.2; batch {batch} \([^)]+\); (\d+) components; "
                           r"estimated \d+:\d\d", out)
         assert match, node

@@ -130,3 +130,44 @@ def events_fixture():
     def evts():
         return events()
     return evts
+
+
+REDUNDANT_ROLES = ("dea", "router", "controller")
+
+
+def node_spans(evts: list[dict]) -> list[dict]:
+    """[{"node", "kind": upgrade|restart, "start", "end"}]: each node's upgrade (upgrade_start to upgrade_done or
+    upgrade_failed) and each restart (kato_restart to the last of its processes RUNNING before the node's next one)."""
+    spans, upgrading, restarting = [], {}, {}
+    for e in evts:
+        ev, ip = e["event"], e.get("node")
+        if ev == "upgrade_start":
+            upgrading[ip] = e["ts"]
+        elif ev in ("upgrade_done", "upgrade_failed") and ip in upgrading:
+            spans.append({"node": ip, "kind": "upgrade", "start": upgrading.pop(ip), "end": e["ts"]})
+        elif ev == "kato_restart":
+            if ip in restarting:
+                spans.append(restarting.pop(ip))
+            restarting[ip] = {"node": ip, "kind": "restart", "start": e["ts"], "end": e["ts"]}
+        elif ev == "process_state" and ip in restarting and e.get("state") == "RUNNING":
+            restarting[ip]["end"] = max(restarting[ip]["end"], e["ts"])
+    return spans + list(restarting.values())
+
+
+def group_overlaps(evts: list[dict]) -> list[str]:
+    """Two nodes of one redundant group (two DEAs, two routers, two controllers) upgrading or restarting at once."""
+    roles = {n["ip"]: set(n["roles"]) for n in topology()["nodes"]}
+    spans, found = node_spans(evts), []
+    for i, a in enumerate(spans):
+        for b in spans[i + 1:]:
+            shared = roles.get(a["node"], set()) & roles.get(b["node"], set()) & set(REDUNDANT_ROLES)
+            if a["node"] != b["node"] and shared and a["start"] < b["end"] and b["start"] < a["end"]:
+                found.append(f"{a['kind']} of {a['node']} and {b['kind']} of {b['node']} overlap ({sorted(shared)})")
+    return found
+
+
+def overlapping(evts: list[dict], kind: str) -> list[tuple[str, str]]:
+    """Pairs of nodes whose `kind` spans (upgrade or restart) overlapped: the waves ran nodes together."""
+    spans = [s for s in node_spans(evts) if s["kind"] == kind]
+    return [(a["node"], b["node"]) for i, a in enumerate(spans) for b in spans[i + 1:]
+            if a["node"] != b["node"] and a["start"] < b["end"] and b["start"] < a["end"]]
