@@ -10,6 +10,11 @@ its controller host, user, ansible-playbook pid and start time.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
+
 # The steps of one node, in order: node_upgrade's (a DEA retires first) then post_upgrade's.
 STEPS = ("retire", "upgrade", "ready", "verify", "restart")
 RECORD_VERSION = 1
@@ -109,3 +114,69 @@ def lock_decision(current, me, live_pids, break_lock):
         return "break", f"Broke the cluster lock of {holder_text(current)} as asked (break_lock)."
     return "refuse", (f"Another upgrade run holds the cluster: {holder_text(current)}. Wait for it to end. Only if "
                       f"that run is gone for good (its controller lost), break the lock with -e stackato_lock_break=true.")
+
+
+# --- the record's file on the node (stackato_progress, and the modules' `progress` option) -------
+
+DEFAULT_PATH = "~/.stackato-cluster/progress.json"
+# The `progress` option of a module that finishes a step (doc fragment stackato.cluster.progress).
+PROGRESS_ARG_SPEC = {"type": "dict", "options": {
+    "path": {"type": "path", "default": DEFAULT_PATH},
+    "target": {"type": "str", "required": True},
+    "step": {"type": "str", "required": True, "choices": list(STEPS)},
+}}
+
+
+def utc_now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def read_raw(path):
+    """The file's JSON; None when it does not exist; {} when it does not parse."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (ValueError, OSError):
+        return {}
+
+
+def write_atomic(path, data):
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".progress-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def record_done(path, target, step, data=None, check_mode=False):
+    """Mark ``step`` finished in the record at ``path`` for ``target`` (written atomically unless check_mode).
+
+    Returns (changed, record): changed when the file did not say so already."""
+    raw = read_raw(path)
+    record = normalise(raw, target)
+    new = mark_done(record, step, utc_now(), data or {})
+    changed = new["steps"] != record["steps"] or new["failed"] != record["failed"] or raw != record
+    if changed and not check_mode:
+        write_atomic(path, new)
+    return changed, new
+
+
+def record_option(progress, check_mode=False):
+    """A module's `progress` option (PROGRESS_ARG_SPEC) carried out after its action succeeded:
+    ``{"path", "step", "changed", "done"}``, or None when the option is not set."""
+    if not progress:
+        return None
+    changed, record = record_done(progress["path"], progress["target"], progress["step"], check_mode=check_mode)
+    return {"path": progress["path"], "step": progress["step"], "changed": changed, "done": done_steps(record)}

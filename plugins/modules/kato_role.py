@@ -26,6 +26,7 @@ extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.ACTIONGROUP_KATO
+  - stackato.cluster.progress
 attributes:
   check_mode:
     support: full
@@ -93,6 +94,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+progress:
+  description:
+    - What O(progress) recorded - V(path), V(step), V(changed) (the record did not have the step yet; predicted in check
+      mode) and V(done) (the steps finished, in order) - or V(null) when O(progress) is not set.
+  returned: success
+  type: dict
+  sample: {"path": "/home/stackato/.stackato-cluster/progress.json", "step": "ready", "changed": true, "done": [upgrade, ready]}
 before:
   description: The node's processes and their states before the task (C(kato process list -j)).
   returned: success
@@ -132,6 +140,8 @@ roles_after:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stackato.cluster.plugins.module_utils import _progress
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
@@ -287,6 +297,7 @@ def main():
         node={"type": "str"},
         wait={"type": "bool", "default": True},
         wait_timeout={"type": "int", "default": 600},
+        progress=_progress.PROGRESS_ARG_SPEC,
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["wait_timeout"] < 0:
@@ -295,6 +306,13 @@ def main():
         result = run_module(module, KatoClient(module))
     except KatoError as exc:
         fail_from_error(module, exc)
+    try:
+        result["progress"] = _progress.record_option(module.params["progress"], module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg=f"the roles are {module.params['state']}, but the progress record "
+                             f"{module.params['progress']['path']} cannot be written: {exc}",
+                         **{key: value for key, value in result.items() if key != "msg"})
+    result["changed"] = result["changed"] or bool(result["progress"] and result["progress"]["changed"])
     module.exit_json(**result)
 
 

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.ACTIONGROUP_KATO
+  - stackato.cluster.progress
 attributes:
   check_mode:
     support: partial
@@ -174,6 +175,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+progress:
+  description:
+    - What O(progress) recorded - V(path), V(step), V(changed) (the record did not have the step yet; predicted in check
+      mode) and V(done) (the steps finished, in order) - or V(null) when O(progress) is not set.
+  returned: success
+  type: dict
+  sample: {"path": "/home/stackato/.stackato-cluster/progress.json", "step": "ready", "changed": true, "done": [upgrade, ready]}
 version_before:
   description: The Stackato version before the task; V(null) when kato was missing at the start.
   returned: success
@@ -253,6 +261,8 @@ import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.stackato.cluster.plugins.module_utils import _progress
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
@@ -837,6 +847,7 @@ def main():
         sentinel_config={"type": "path", "default": "/s/code/sentinel/daemon/config/config.yml"},
         kato_code_dirs={"type": "list", "elements": "path", "default": ["/s/code/kato", "/s/code/stackato-kato"]},
         run_lock={"type": "path", "default": "~/.stackato-cluster/kato-upgrade.lock"},
+        progress=_progress.PROGRESS_ARG_SPEC,
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -856,6 +867,13 @@ def main():
         result = run_module(module, KatoClient(module, require=False))
     except KatoError as exc:
         fail_from_error(module, exc)
+    try:
+        result["progress"] = _progress.record_option(module.params["progress"], module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg=f"the upgrade finished, but the progress record {module.params['progress']['path']} "
+                             f"cannot be written: {exc}",
+                         **{key: value for key, value in result.items() if key != "msg"})
+    result["changed"] = result["changed"] or bool(result["progress"] and result["progress"]["changed"])
     module.exit_json(**result)
 
 

@@ -132,45 +132,15 @@ path:
 
 import json
 import os
-import tempfile
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stackato.cluster.plugins.module_utils import _progress
 
 
-def utc_now():
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def read_raw(path):
-    """The file's JSON; None when it does not exist; {} when it does not parse."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-    except (ValueError, OSError):
-        return {}
-
-
-def write_atomic(path, data):
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".progress-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+utc_now = _progress.utc_now
+read_raw = _progress.read_raw
+write_atomic = _progress.write_atomic
 
 
 def dumps(record):

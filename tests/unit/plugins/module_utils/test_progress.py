@@ -85,3 +85,31 @@ def test_lock_decision(current, live, brk, action, words):
     assert got == action
     for word in words:
         assert word in message, message
+
+
+@pytest.mark.parametrize("before, changed, done", [
+    (None, True, ["upgrade"]),                                               # no record yet
+    ({"format": 1, "target": "3.6.2", "steps": {"retire": {"at": "x"}}, "failed": None}, True, ["retire", "upgrade"]),
+    ({"format": 1, "target": "3.6.2", "steps": {"upgrade": {"at": "x"}}, "failed": None}, False, ["upgrade"]),
+    ({"format": 1, "target": "3.4.2", "steps": {"upgrade": {"at": "x"}}, "failed": None}, True, ["upgrade"]),  # another target
+    ("not json", True, ["upgrade"]),
+])
+def test_record_done(tmp_path, before, changed, done):
+    import json
+    path = tmp_path / "sub" / "progress.json"
+    if before is not None:
+        path.parent.mkdir()
+        path.write_text(before if isinstance(before, str) else json.dumps(before))
+    result = p.record_option({"path": str(path), "target": "3.6.2", "step": "upgrade"})
+    assert result == {"path": str(path), "step": "upgrade", "changed": changed, "done": done}
+    saved = json.loads(path.read_text())
+    assert saved["target"] == "3.6.2" and p.done_steps(saved) == done
+    if changed:   # written atomically, readable by the stackato user only
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_record_done_check_mode_writes_nothing(tmp_path):
+    path = tmp_path / "progress.json"
+    changed, record = p.record_done(str(path), "3.6.2", "ready", check_mode=True)
+    assert changed and p.done_steps(record) == ["ready"] and not path.exists()
+    assert p.record_option(None) is None and p.record_option({}) is None

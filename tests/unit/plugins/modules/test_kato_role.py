@@ -281,3 +281,42 @@ def test_kato_role_refuses_root(run_module, kato, euid):
     assert failed
     assert "never as root" in result["msg"]
     assert "ansible_user=stackato" in result["msg"] and "become" in result["msg"]
+
+
+# ---- progress: the step recorded on the node in the same call --------------------------------------------
+@pytest.mark.parametrize("state, calls, check, written, changed", [
+    # started with every process running: no kato call acts, the step is recorded (a change to the record)
+    ("started", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}], False, True, True),
+    ("restarted", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}, {"argv": ["restart"]}, {"argv": READY},
+                   {"argv": LIST, "out": procs(dea_ng="RUNNING")}], False, True, True),
+    # check mode: predicted, nothing written
+    ("restarted", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}], True, False, True),
+])
+def test_progress_records_the_step(run_module, kato, tmp_path, state, calls, check, written, changed):
+    record = tmp_path / "progress.json"
+    args = {"state": state, "kato_path": kato, "progress": {"path": str(record), "target": "3.6.2", "step": "restart"}}
+    result, failed, dummy = run_module(kato_role, args, [dict(c, argv=[kato] + c["argv"]) for c in calls], check=check)
+    assert not failed, result
+    assert result["changed"] is changed
+    assert result["progress"] == {"path": str(record), "step": "restart", "changed": True, "done": ["restart"]}
+    assert record.exists() is written
+    if written:
+        assert list(json.loads(record.read_text())["steps"]) == ["restart"]
+
+
+def test_progress_not_recorded_when_the_wait_fails(run_module, kato, tmp_path):
+    record = tmp_path / "progress.json"
+    calls = [{"argv": LIST, "out": procs(dea_ng="RUNNING")}, {"argv": ["restart"]},
+             {"argv": READY, "rc": 1, "err": "timed out\n"}]
+    args = {"state": "restarted", "kato_path": kato, "progress": {"path": str(record), "target": "3.6.2", "step": "restart"}}
+    result, failed, dummy = run_module(kato_role, args, [dict(c, argv=[kato] + c["argv"]) for c in calls])
+    assert failed and not record.exists()
+
+
+def test_progress_unwritable_record_fails_saying_so(run_module, kato, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    args = {"state": "started", "kato_path": kato,
+            "progress": {"path": str(blocker / "progress.json"), "target": "3.6.2", "step": "ready"}}
+    result, failed, dummy = run_module(kato_role, args, [{"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}])
+    assert failed and "the progress record" in result["msg"] and "cannot be written" in result["msg"]

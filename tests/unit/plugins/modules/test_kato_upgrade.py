@@ -795,3 +795,50 @@ def test_check_mode_takes_no_run_lock(run_module, kato, sentinel, sleeps):
     finally:
         os.close(fd)
     assert not failed and result["waited"] == 0 and result["changed"] is False
+
+
+# ---- progress: the upgrade step recorded on the node in the same call -----------------------------------
+def _upgrade_calls(kato, before="3.4.2", check=False):
+    calls = [{"argv": [kato, "version"], "out": f"Helion Stackato {before}\n"},
+             {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS}]
+    if before != "3.6.2" and not check:
+        calls += [{"argv": [kato] + UPGRADE_362, "out": "Node 127.0.0.1 upgraded to 3.6.2\n"},
+                  {"argv": [kato, "version"], "out": "Helion Stackato 3.6.2\n"},
+                  {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS}]
+    return calls
+
+
+@pytest.mark.parametrize("before, check, written, changed", [
+    ("3.4.2", False, True, True),      # upgraded: recorded
+    ("3.6.2", False, True, True),      # already at the target: the step is finished, recorded (a change to the record)
+    ("3.4.2", True, False, True),      # check mode: predicted, nothing written
+])
+def test_progress_records_the_upgrade_step(run_module, kato, sentinel, sleeps, tmp_path, before, check, written, changed):
+    record = tmp_path / "state" / "progress.json"
+    args = dict(version="3.6.2", kato_path=kato, progress={"path": str(record), "target": "3.6.2", "step": "upgrade"},
+                **sentinel)
+    result, failed, dummy = run_module(kato_upgrade, args, _upgrade_calls(kato, before, check), check=check)
+    assert not failed, result
+    assert result["changed"] is changed
+    assert result["progress"] == {"path": str(record), "step": "upgrade", "changed": True, "done": ["upgrade"]}
+    assert record.exists() is written
+    if written:
+        saved = json.loads(record.read_text())
+        assert saved["target"] == "3.6.2" and list(saved["steps"]) == ["upgrade"]
+        # a second call finds it recorded: no change from the record
+        again, failed, dummy = run_module(kato_upgrade, args, _upgrade_calls(kato, "3.6.2"))
+        assert not failed and again["progress"]["changed"] is False and again["changed"] is False
+
+
+def test_progress_not_recorded_when_the_upgrade_fails(run_module, kato, sentinel, sleeps, tmp_path):
+    record = tmp_path / "progress.json"
+    calls = [
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.4.2\n"},
+        {"argv": [kato] + STATUS, "out": DOCUMENTED_STATUS},
+        {"argv": [kato] + UPGRADE_362, "out": "Node 127.0.0.1 upgraded to 3.6.2\n"},
+        {"argv": [kato, "version"], "out": "Helion Stackato 3.4.2\n"},
+    ]
+    args = dict(version="3.6.2", kato_path=kato, progress={"path": str(record), "target": "3.6.2", "step": "upgrade"},
+                **sentinel)
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert failed and not record.exists()
