@@ -43,6 +43,7 @@ def test_html_is_self_contained_and_names_every_node():
     ("stackato.cluster.maintenance_mode", "/r/maintenance_mode/tasks/set.yml:2", "", "read", False, "maintenance off"),
     ("stackato.cluster.maintenance_mode", "/r/maintenance_mode/tasks/pending.yml:2", "", "read", None, None),
     ("stackato.cluster.post_upgrade", "/r/post_upgrade/tasks/restart.yml:4", "", None, None, "restart"),
+    ("stackato.cluster.post_upgrade", "/r/post_upgrade/tasks/restart_wave.yml:4", "", "verify", None, "restart"),
     ("", "/p/playbook.yml:3", "", None, None, None),
 ])
 def test_step_of(role, path, name, current, value, step):
