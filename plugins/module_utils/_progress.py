@@ -180,3 +180,15 @@ def record_option(progress, check_mode=False):
         return None
     changed, record = record_done(progress["path"], progress["target"], progress["step"], check_mode=check_mode)
     return {"path": progress["path"], "step": progress["step"], "changed": changed, "done": done_steps(record)}
+
+
+def exit_recording(module, result, done):
+    """A module's last step: carry out its `progress` option on ``result`` and exit; ``done`` says what
+    already happened, for the message when the record cannot be written (the action is not undone)."""
+    try:
+        result["progress"] = record_option(module.params["progress"], module.check_mode)
+    except OSError as exc:
+        module.fail_json(msg=f"{done}, but the progress record {module.params['progress']['path']} cannot be written: {exc}",
+                         **{key: value for key, value in result.items() if key != "msg"})
+    result["changed"] = bool(result["changed"] or (result["progress"] and result["progress"]["changed"]))
+    module.exit_json(**result)

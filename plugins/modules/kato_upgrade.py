@@ -867,14 +867,7 @@ def main():
         result = run_module(module, KatoClient(module, require=False))
     except KatoError as exc:
         fail_from_error(module, exc)
-    try:
-        result["progress"] = _progress.record_option(module.params["progress"], module.check_mode)
-    except OSError as exc:
-        module.fail_json(msg=f"the upgrade finished, but the progress record {module.params['progress']['path']} "
-                             f"cannot be written: {exc}",
-                         **{key: value for key, value in result.items() if key != "msg"})
-    result["changed"] = result["changed"] or bool(result["progress"] and result["progress"]["changed"])
-    module.exit_json(**result)
+    _progress.exit_recording(module, result, "the upgrade finished")
 
 
 if __name__ == "__main__":
