@@ -173,20 +173,21 @@ def record_done(path, target, step, data=None, check_mode=False):
     return changed, new
 
 
-def record_option(progress, check_mode=False):
-    """A module's `progress` option (PROGRESS_ARG_SPEC) carried out after its action succeeded:
-    ``{"path", "step", "changed", "done"}``, or None when the option is not set."""
+def record_option(progress, check_mode=False, data=None):
+    """A module's `progress` option (PROGRESS_ARG_SPEC) carried out after its action succeeded, with
+    ``data`` kept in the step's entry: ``{"path", "step", "changed", "done"}``, or None when the option is not set."""
     if not progress:
         return None
-    changed, record = record_done(progress["path"], progress["target"], progress["step"], check_mode=check_mode)
+    changed, record = record_done(progress["path"], progress["target"], progress["step"], data=data, check_mode=check_mode)
     return {"path": progress["path"], "step": progress["step"], "changed": changed, "done": done_steps(record)}
 
 
-def exit_recording(module, result, done):
-    """A module's last step: carry out its `progress` option on ``result`` and exit; ``done`` says what
-    already happened, for the message when the record cannot be written (the action is not undone)."""
+def exit_recording(module, result, done, data=None):
+    """A module's last step: carry out its `progress` option on ``result`` (``data`` kept with the step) and
+    exit; ``done`` says what already happened, for the message when the record cannot be written (the
+    action is not undone)."""
     try:
-        result["progress"] = record_option(module.params["progress"], module.check_mode)
+        result["progress"] = record_option(module.params["progress"], module.check_mode, data)
     except OSError as exc:
         module.fail_json(msg=f"{done}, but the progress record {module.params['progress']['path']} cannot be written: {exc}",
                          **{key: value for key, value in result.items() if key != "msg"})

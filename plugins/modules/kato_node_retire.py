@@ -17,6 +17,8 @@ description:
   - Then runs C(kato node retire -n <node>), which starts new instances of its apps on other DEAs
     before the DEA shuts down, and reports where the instances went (RV(moved)).
   - A DEA that runs no app instances is left alone (no change).
+  - Returns the instances read before the retirement (RV(instances_before)); the role counts an app's instances
+    after the DEA's upgrade against them, and O(progress) keeps them in the node's record with the C(retire) step.
   - The DEAs come from C(kato node list), their memory from C(kato config get dea_ng resources/memory_mb)
     or O(dea_memory_mb), the app instances and where they run from the Cloud Controller v2 API (O(api_url)).
   - Run it on the Core node.
@@ -26,6 +28,7 @@ extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.cc_api
   - stackato.cluster.kato.ATTRIBUTES
+  - stackato.cluster.progress
 attributes:
   check_mode:
     support: full
@@ -88,6 +91,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+instances_before:
+  description:
+    - Every running instance of every started app before the retirement, as M(stackato.cluster.stackato_apps_info)
+      returns them in RV(stackato.cluster.stackato_apps_info#module:instances) (one Cloud Controller read for both).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"app": "web", "guid": "5a1f...", "index": 0, "memory_mb": 256, "host": "127.42.0.13", "state": "RUNNING"}]
+progress:
+  description:
+    - What O(progress) recorded - V(path), V(step), V(changed) (the record did not have the step yet; predicted in check
+      mode) and V(done) (the steps finished, in order) - or V(null) when O(progress) is not set. The step's entry in
+      the record keeps RV(instances_before) as V(instances).
+  returned: success
+  type: dict
+  sample: {"path": "/home/stackato/.stackato-cluster/progress.json", "step": "retire", "changed": true, "done": [retire]}
 moved:
   description: The instances that moved, one entry per instance (from the Cloud Controller before and after).
   returned: success
@@ -176,6 +195,7 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     find_node,
     single_node_entry,
 )
+from ansible_collections.stackato.cluster.plugins.module_utils import _progress
 from ansible_collections.stackato.cluster.plugins.module_utils._rules import dea_nodes, place_retirement
 
 RUNNING = ("RUNNING", "STARTING")
@@ -294,7 +314,7 @@ def run_module(module, kato, api):
     deas = dea_nodes(nodes, dea_memory(kato, dea_ips, overrides), overrides)
     before = api.instances()
     retiring = on_dea(before, node)
-    result = {"changed": False, "moved": [], "placed": [], "unplaced": [],
+    result = {"changed": False, "moved": [], "placed": [], "unplaced": [], "instances_before": before,
               "needed_mb": sum(i["memory_mb"] for i in retiring), "free_mb": 0}
     if not retiring:
         result["diff"] = {"before": {"instances": []}, "after": {"instances": []}}
@@ -332,6 +352,7 @@ def main():
         node={"type": "str", "required": True},
         dea_memory_mb={"type": "dict", "default": {}},
         wait_timeout={"type": "int", "default": 600},
+        progress=_progress.PROGRESS_ARG_SPEC,
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["wait_timeout"] < 1:
@@ -342,7 +363,8 @@ def main():
         fail_from_error(module, exc)
     except CloudControllerError as exc:
         fail_from_api_error(module, exc)
-    module.exit_json(**result)
+    _progress.exit_recording(module, result, f"{module.params['node']} is retired",
+                             data={"instances": result["instances_before"]})
 
 
 if __name__ == "__main__":

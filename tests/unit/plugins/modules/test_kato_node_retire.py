@@ -260,3 +260,49 @@ def test_moved_instances(before, after, moved):
     def instances(pairs):
         return [{"app": app_name, "host": host, "state": "RUNNING"} for app_name, host in pairs]
     assert kato_node_retire.moved_instances(DEA1, instances(before), instances(after)) == moved
+
+
+# ---- progress: the retire step and the instances before it, recorded on the node in the same call ---------------
+@pytest.mark.parametrize("check, calls, routes, hosts", [
+    (False, [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE], BEFORE_AFTER, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
+    (True, [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3)], BEFORE, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
+    # a DEA that runs nothing is not retired, but its step is finished all the same
+    (False, [NODE_LIST, MEMORY], {APPS_KEY: APPS, STATS_WEB: stats(DEA2, DEA3), STATS_API: stats(DEA2)},
+     [("api", DEA2), ("web", DEA2), ("web", DEA3)]),
+], ids=["retired", "check_mode_writes_nothing", "nothing_to_move"])
+def test_progress_records_retire_with_the_instances_before(run_module, kato, api, tmp_path, check, calls, routes, hosts):
+    api(routes)
+    record = tmp_path / "progress.json"
+    args = module_args(kato, progress={"path": str(record), "target": "3.6.2", "step": "retire"})
+    result, failed, dummy = run_module(kato_node_retire, args, [dict(c, argv=[kato] + c["argv"]) for c in calls], check=check)
+    assert not failed, result
+    assert sorted((i["app"], i["host"]) for i in result["instances_before"]) == hosts
+    assert result["progress"] == {"path": str(record), "step": "retire", "changed": True, "done": ["retire"]}
+    assert result["changed"] is True
+    if check:
+        assert not record.exists()
+    else:
+        kept = json.loads(record.read_text())["steps"]["retire"]
+        assert sorted((i["app"], i["host"]) for i in kept["instances"]) == hosts and "at" in kept
+
+
+def test_progress_not_recorded_when_the_retirement_is_refused(run_module, kato, api, tmp_path):
+    text, routes = fragmented_cluster()
+    api(routes)
+    record = tmp_path / "progress.json"
+    calls = [{"argv": [kato, "node", "list"], "out": text}, dict(MEMORY, argv=[kato] + MEMORY["argv"])]
+    calls += [dict(procs(ip), argv=[kato] + procs(ip)["argv"]) for ip in (DEA2, DEA3, DEA4)]
+    args = module_args(kato, progress={"path": str(record), "target": "3.6.2", "step": "retire"})
+    result, failed, dummy = run_module(kato_node_retire, args, calls)
+    assert failed and "refusing to retire" in result["msg"] and not record.exists()
+
+
+def test_progress_unwritable_record_fails_saying_the_dea_is_retired(run_module, kato, api, tmp_path):
+    api(BEFORE_AFTER)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    args = module_args(kato, progress={"path": str(blocker / "progress.json"), "target": "3.6.2", "step": "retire"})
+    calls = [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE]
+    result, failed, dummy = run_module(kato_node_retire, args, [dict(c, argv=[kato] + c["argv"]) for c in calls])
+    assert failed and result["msg"].startswith(f"{DEA1} is retired, but the progress record")
+    assert result["moved"] == [{"app": "api", "from": DEA1, "to": DEA3}, {"app": "web", "from": DEA1, "to": DEA3}]
