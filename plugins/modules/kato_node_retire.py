@@ -65,7 +65,8 @@ options:
 notes:
   - "Reads, all documented: C(kato node list) text [doc] (the DEAs: nodes with the C(dea) role);
     C(kato config get dea_ng resources/memory_mb --json) [doc] (one cluster-wide DEA memory);
-    C(kato process list -n <ip> -j) [doc] of the other DEAs (a DEA whose C(dea_ng) is not running takes no instance);
+    C(kato process list -c -j) [doc] (one call for the cluster; C(kato process list -n <ip> -j) [doc] per other DEA only when
+    it fails) (a DEA whose C(dea_ng) is not running, or that the output leaves out, takes no instance);
     C(GET /v2/info), a password-grant token, C(GET /v2/apps) and C(GET /v2/apps/<guid>/stats) of the Cloud
     Controller v2 API [doc: Cloud Foundry v2 API] (the instances, their memory and their DEA), before and after
     the retirement. Runs C(kato node retire -n <node>) [doc]."
@@ -242,18 +243,33 @@ def dea_memory(client, dea_ips, overrides):
 
 
 def stopped_deas(module, client, deas, node):
-    """The other DEAs whose dea_ng process is not running (they take no instances); unreadable ones count as stopped."""
+    """The other DEAs whose dea_ng process is not running (they take no instances); unreadable ones count as stopped.
+
+    One C(kato process list -c -j) for the whole cluster; per DEA (C(-n <ip> -j)) only when that call fails."""
+    others = [ip for ip in deas if ip != node]
+    try:
+        data = client.run_json("process", "list", "-c", "-j")
+        if not isinstance(data, dict):
+            raise KatoError(f"kato process list -c -j returned {data!r}, expected a JSON object keyed by node IP")
+    except KatoError as exc:
+        module.warn(f"reading each DEA's processes instead: {exc.msg}")
+        data = None
     stopped = []
-    for ip in deas:
-        if ip == node:
-            continue
-        try:
-            data = client.run_json("process", "list", "-n", ip, "-j")
-            processes = single_node_entry(data, f"kato process list -n {ip} -j", ip)[1] or {}
-        except KatoError as exc:
-            module.warn(f"counting DEA {ip} as unavailable: {exc.msg}")
-            stopped.append(ip)
-            continue
+    for ip in others:
+        if data is not None:
+            if ip not in data or not isinstance(data[ip], dict):
+                module.warn(f"counting DEA {ip} as unavailable: kato process list -c -j does not list its processes")
+                stopped.append(ip)
+                continue
+            processes = data[ip]
+        else:
+            try:
+                processes = single_node_entry(client.run_json("process", "list", "-n", ip, "-j"),
+                                              f"kato process list -n {ip} -j", ip)[1] or {}
+            except KatoError as exc:
+                module.warn(f"counting DEA {ip} as unavailable: {exc.msg}")
+                stopped.append(ip)
+                continue
         if str(processes.get("dea_ng", "")).upper() not in RUNNING:
             stopped.append(ip)
     return stopped

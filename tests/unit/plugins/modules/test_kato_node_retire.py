@@ -45,6 +45,18 @@ def procs(ip, state="RUNNING"):
             "out": json.dumps({ip: {"dea_ng": state, "dir_server": state, "apptail": state, "nginx": "RUNNING"}})}
 
 
+def procs_all(*deas):
+    """One kato process list -c -j for the cluster: the core and the DEAs given (ip, or (ip, state))."""
+    data = {CORE: {"cloud_controller_ng": "RUNNING", "router2g": "RUNNING", "nginx": "RUNNING"}}
+    for entry in deas:
+        ip, state = entry if isinstance(entry, tuple) else (entry, "RUNNING")
+        data[ip] = {"dea_ng": state, "dir_server": state, "apptail": state, "nginx": "RUNNING"}
+    return {"argv": ["process", "list", "-c", "-j"], "out": json.dumps(data)}
+
+
+PROCS_ALL = {"argv": ["process", "list", "-c", "-j"]}
+
+
 def stats(*hosts):
     """Stats of one app: one RUNNING instance per host, index by position."""
     return {str(index): {"state": "RUNNING", "stats": {"host": host, "port": 61000 + index}}
@@ -66,7 +78,7 @@ READ_TWICE = READ_ONCE + [APPS_KEY, STATS_API, STATS_WEB]
 CASES = [
     {
         "id": "retires_and_reports_moves",
-        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE],
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3), RETIRE],
         "routes": BEFORE_AFTER,
         "requests": READ_TWICE,
         "result": {
@@ -87,7 +99,7 @@ CASES = [
     {
         "id": "check_mode_predicts_the_placement",
         "flags": {"check": True, "diff": True},
-        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3)],
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3)],
         "routes": BEFORE,
         "requests": READ_ONCE,
         "result": {
@@ -101,7 +113,7 @@ CASES = [
     },
     {
         "id": "stopped_dea_takes_nothing",
-        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3, "STOPPED"), RETIRE],
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, (DEA3, "STOPPED")), RETIRE],
         "routes": {APPS_KEY: APPS, STATS_WEB: [stats(DEA1, DEA2), stats(DEA2, DEA2)],
                    STATS_API: [stats(DEA1), stats(DEA2)]},
         "result": {"changed": True, "free_mb": 1792, "unplaced": [],
@@ -114,7 +126,7 @@ CASES = [
         "id": "dea_memory_mb_for_every_dea_skips_config_get",
         "dea_memory_mb": {DEA1: 1024, DEA2: "2048", DEA3: 512},
         "flags": {"check": True},
-        "calls": [NODE_LIST, procs(DEA2), procs(DEA3)],
+        "calls": [NODE_LIST, procs_all(DEA1, DEA2, DEA3)],
         "routes": BEFORE,
         "result": {"changed": True, "free_mb": 2304,
                    "placed": [{"app": "api", "memory_mb": 640, "from": DEA1, "to": DEA2},
@@ -131,7 +143,7 @@ CASES = [
     },
     {
         "id": "kato_refusal_fails_with_evidence",
-        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3),
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3),
                   dict(RETIRE, rc=1, out="", err="ERROR: not enough memory on the other DEAs\n")],
         "routes": BEFORE,
         "failed": True,
@@ -140,7 +152,7 @@ CASES = [
     },
     {
         "id": "instances_left_behind_fail",
-        "calls": [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE],
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3), RETIRE],
         "routes": {APPS_KEY: APPS, STATS_WEB: stats(DEA1, DEA2), STATS_API: [stats(DEA1), stats(DEA3)]},
         "failed": True,
         "msg_contains": [f"still shows 1 instance(s) on {DEA1}"],
@@ -148,11 +160,21 @@ CASES = [
     },
     {
         "id": "unreadable_process_list_counts_the_dea_out",
-        "calls": [NODE_LIST, MEMORY, procs(DEA2), dict(procs(DEA3), rc=1, out="", err="ERROR: node unreachable\n")],
+        "calls": [NODE_LIST, MEMORY, dict(PROCS_ALL, rc=1, out="", err="ERROR: node unreachable\n"),
+                  procs(DEA2), dict(procs(DEA3), rc=1, out="", err="ERROR: node unreachable\n")],
         "routes": BEFORE,
         "flags": {"check": True},
         "failed": True,
-        "warnings": [f"counting DEA {DEA3} as unavailable"],
+        "warnings": ["reading each DEA's processes instead", f"counting DEA {DEA3} as unavailable"],
+        "msg_contains": ["the instance of app 'web' (256 MB)", f"the largest free slot is 128 MB on {DEA2}"],
+    },
+    {
+        "id": "dea_left_out_of_the_cluster_process_list_counts_out",
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2)],
+        "routes": BEFORE,
+        "flags": {"check": True},
+        "failed": True,
+        "warnings": [f"counting DEA {DEA3} as unavailable: kato process list -c -j does not list its processes"],
         "msg_contains": ["the instance of app 'web' (256 MB)", f"the largest free slot is 128 MB on {DEA2}"],
     },
     {
@@ -212,7 +234,7 @@ def test_fragmented_cluster_refuses_and_changes_nothing(run_module, kato, api, c
     text, routes = fragmented_cluster()
     api(routes)
     calls = [{"argv": [kato, "node", "list"], "out": text}, dict(MEMORY, argv=[kato] + MEMORY["argv"])]
-    calls += [dict(procs(ip), argv=[kato] + procs(ip)["argv"]) for ip in (DEA2, DEA3, DEA4)]
+    calls.append(dict(procs_all(DEA1, DEA2, DEA3, DEA4), argv=[kato, "process", "list", "-c", "-j"]))
     result, failed, dummy = run_module(kato_node_retire, module_args(kato), calls, check=check)
     assert failed and result["changed"] is False
     assert result["msg"].startswith(f"refusing to retire DEA {DEA1}: the instance of app 'big' (640 MB) fits on no "
@@ -264,8 +286,8 @@ def test_moved_instances(before, after, moved):
 
 # ---- progress: the retire step and the instances before it, recorded on the node in the same call ---------------
 @pytest.mark.parametrize("check, calls, routes, hosts", [
-    (False, [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE], BEFORE_AFTER, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
-    (True, [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3)], BEFORE, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
+    (False, [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3), RETIRE], BEFORE_AFTER, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
+    (True, [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3)], BEFORE, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
     # a DEA that runs nothing is not retired, but its step is finished all the same
     (False, [NODE_LIST, MEMORY], {APPS_KEY: APPS, STATS_WEB: stats(DEA2, DEA3), STATS_API: stats(DEA2)},
      [("api", DEA2), ("web", DEA2), ("web", DEA3)]),
@@ -291,7 +313,7 @@ def test_progress_not_recorded_when_the_retirement_is_refused(run_module, kato, 
     api(routes)
     record = tmp_path / "progress.json"
     calls = [{"argv": [kato, "node", "list"], "out": text}, dict(MEMORY, argv=[kato] + MEMORY["argv"])]
-    calls += [dict(procs(ip), argv=[kato] + procs(ip)["argv"]) for ip in (DEA2, DEA3, DEA4)]
+    calls.append(dict(procs_all(DEA1, DEA2, DEA3, DEA4), argv=[kato, "process", "list", "-c", "-j"]))
     args = module_args(kato, progress={"path": str(record), "target": "3.6.2", "step": "retire"})
     result, failed, dummy = run_module(kato_node_retire, args, calls)
     assert failed and "refusing to retire" in result["msg"] and not record.exists()
@@ -302,7 +324,7 @@ def test_progress_unwritable_record_fails_saying_the_dea_is_retired(run_module, 
     blocker = tmp_path / "file"
     blocker.write_text("")
     args = module_args(kato, progress={"path": str(blocker / "progress.json"), "target": "3.6.2", "step": "retire"})
-    calls = [NODE_LIST, MEMORY, procs(DEA2), procs(DEA3), RETIRE]
+    calls = [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3), RETIRE]
     result, failed, dummy = run_module(kato_node_retire, args, [dict(c, argv=[kato] + c["argv"]) for c in calls])
     assert failed and result["msg"].startswith(f"{DEA1} is retired, but the progress record")
     assert result["moved"] == [{"app": "api", "from": DEA1, "to": DEA3}, {"app": "web", "from": DEA1, "to": DEA3}]
