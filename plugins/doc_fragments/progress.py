@@ -31,4 +31,14 @@ options:
         type: str
         required: true
         choices: [retire, upgrade, ready, verify, restart]
+      also:
+        description:
+          - Further steps the same call finished, marked finished after O(progress.step) in the same write; for
+            example V(ready) when M(stackato.cluster.kato_upgrade) also waited until the node was ready (its
+            O(stackato.cluster.kato_upgrade#module:ready_timeout)). A module marks only O(progress.step) when the
+            part of its work that finishes them failed.
+        type: list
+        elements: str
+        default: []
+        choices: [retire, upgrade, ready, verify, restart]
 """

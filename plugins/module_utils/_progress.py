@@ -124,6 +124,8 @@ PROGRESS_ARG_SPEC = {"type": "dict", "options": {
     "path": {"type": "path", "default": DEFAULT_PATH},
     "target": {"type": "str", "required": True},
     "step": {"type": "str", "required": True, "choices": list(STEPS)},
+    # Further steps this call finished too (a module that also waited, or also verified), marked after `step`.
+    "also": {"type": "list", "elements": "str", "default": [], "choices": list(STEPS)},
 }}
 
 
@@ -160,34 +162,42 @@ def write_atomic(path, data):
         raise
 
 
-def record_done(path, target, step, data=None, check_mode=False):
-    """Mark ``step`` finished in the record at ``path`` for ``target`` (written atomically unless check_mode).
+def record_done(path, target, step, data=None, check_mode=False, also=()):
+    """Mark ``step`` (with ``data``), then each of ``also``, finished in the record at ``path`` for ``target``,
+    in one write (atomic; none in check_mode).
 
     Returns (changed, record): changed when the file did not say so already."""
     raw = read_raw(path)
     record = normalise(raw, target)
-    new = mark_done(record, step, utc_now(), data or {})
+    at = utc_now()
+    new = mark_done(record, step, at, data or {})
+    for further in also:
+        new = mark_done(new, further, at)
     changed = new["steps"] != record["steps"] or new["failed"] != record["failed"] or raw != record
     if changed and not check_mode:
         write_atomic(path, new)
     return changed, new
 
 
-def record_option(progress, check_mode=False, data=None):
+def record_option(progress, check_mode=False, data=None, also=None):
     """A module's `progress` option (PROGRESS_ARG_SPEC) carried out after its action succeeded, with
-    ``data`` kept in the step's entry: ``{"path", "step", "changed", "done"}``, or None when the option is not set."""
+    ``data`` kept in the step's entry: ``{"path", "step", "also", "changed", "done"}``, or None when the option is
+    not set. ``also`` (default: the option's own) names the further steps marked finished with it."""
     if not progress:
         return None
-    changed, record = record_done(progress["path"], progress["target"], progress["step"], data=data, check_mode=check_mode)
-    return {"path": progress["path"], "step": progress["step"], "changed": changed, "done": done_steps(record)}
+    also = list(progress.get("also") or []) if also is None else list(also)
+    changed, record = record_done(progress["path"], progress["target"], progress["step"], data=data,
+                                  check_mode=check_mode, also=also)
+    return {"path": progress["path"], "step": progress["step"], "also": also, "changed": changed,
+            "done": done_steps(record)}
 
 
-def exit_recording(module, result, done, data=None):
-    """A module's last step: carry out its `progress` option on ``result`` (``data`` kept with the step) and
-    exit; ``done`` says what already happened, for the message when the record cannot be written (the
-    action is not undone)."""
+def exit_recording(module, result, done, data=None, also=None):
+    """A module's last step: carry out its `progress` option on ``result`` (``data`` kept with the step, ``also``
+    instead of the option's further steps when given) and exit; ``done`` says what already happened, for the
+    message when the record cannot be written (the action is not undone)."""
     try:
-        result["progress"] = record_option(module.params["progress"], module.check_mode, data)
+        result["progress"] = record_option(module.params["progress"], module.check_mode, data, also)
     except OSError as exc:
         module.fail_json(msg=f"{done}, but the progress record {module.params['progress']['path']} cannot be written: {exc}",
                          **{key: value for key, value in result.items() if key != "msg"})

@@ -130,6 +130,17 @@ options:
     type: list
     elements: path
     default: [/s/code/kato, /s/code/stackato-kato]
+  ready_timeout:
+    description:
+      - After the upgrade (also when the node was at O(version) already), block until every process of the node is ready
+        with C(kato process ready -b <ready_timeout> all) [doc] - in the same call, instead of a task of its own -
+        and fail when they are not ready within that many seconds (V(0) waits forever).
+      - With O(progress), the upgrade step is recorded before the wait, so that a wait that fails leaves the upgrade
+        recorded and O(progress.also) (for example V(ready)) is recorded only once the node is ready.
+      - Not set (the default), nothing waits. Only for an upgrade (not with O(update_kato) or O(download_only)), and
+        not in check mode. Leave it out when roles of the node were stopped for the upgrade, as their processes are
+        not ready until they are started (M(stackato.cluster.kato_role) starts them and waits).
+    type: int
   run_lock:
     description:
       - A file on the node that the task holds an exclusive lock on (C(flock)) while it runs (not in check mode),
@@ -241,12 +252,26 @@ cause:
     - Why the task failed, when C(kato node upgrade) failed or the node did not reach O(version)
       (V(network), V(interrupted), V(version_unavailable), V(offline_content_missing), V(disk_space), V(sudo),
       V(dea_capacity), V(validation), V(unknown_node), V(component), V(target_not_reached), V(busy) (another run
-      still held O(run_lock) after O(timeout)), V(unknown)).
+      still held O(run_lock) after O(timeout)), V(not_ready) (upgraded, but its processes were not ready within
+      O(ready_timeout)), V(unknown)).
   returned: failure
   type: str
   sample: component
+ready:
+  description:
+    - Whether the task waited until every process of the node was ready (O(ready_timeout)), and they were.
+  returned: success
+  type: bool
+  sample: true
+ready_duration:
+  description: Seconds of RV(duration) spent waiting until the node was ready (V(0) when it did not wait).
+  returned: success
+  type: float
+  sample: 14.2
 resumable:
-  description: Whether re-running the task resumes the upgrade (V(true) only for V(network), V(interrupted) and V(busy)).
+  description:
+    - Whether re-running the task resumes the upgrade (V(true) only for V(network), V(interrupted), V(busy) and
+      V(not_ready)).
   returned: failure
   type: bool
   sample: false
@@ -847,6 +872,7 @@ def main():
         sentinel_config={"type": "path", "default": "/s/code/sentinel/daemon/config/config.yml"},
         kato_code_dirs={"type": "list", "elements": "path", "default": ["/s/code/kato", "/s/code/stackato-kato"]},
         run_lock={"type": "path", "default": "~/.stackato-cluster/kato-upgrade.lock"},
+        ready_timeout={"type": "int"},
         progress=_progress.PROGRESS_ARG_SPEC,
     )
     module = AnsibleModule(
@@ -855,19 +881,47 @@ def main():
         mutually_exclusive=[("update_kato", "download_only"), ("download_only", "offline")],
         supports_check_mode=True,
     )
-    for name, minimum in (("retries", 0), ("retry_delay", 0), ("timeout", 1)):
-        if module.params[name] < minimum:
+    for name, minimum in (("retries", 0), ("retry_delay", 0), ("timeout", 1), ("ready_timeout", 0)):
+        if module.params[name] is not None and module.params[name] < minimum:
             module.fail_json(msg=f"{name}={module.params[name]} is invalid: it must be at least {minimum}")
     if module.params["version"]:
         try:
             StackatoVersion(module.params["version"])
         except ValueError as exc:
             module.fail_json(msg=f"version: {exc}")
+    client = KatoClient(module, require=False)
     try:
-        result = run_module(module, KatoClient(module, require=False))
+        result = run_module(module, client)
     except KatoError as exc:
         fail_from_error(module, exc)
+    wait_ready(module, client, result)
     _progress.exit_recording(module, result, "the upgrade finished")
+
+
+def wait_ready(module, client, result):
+    """O(ready_timeout): block until the node's processes are ready (the upgrade is done and not undone by a failed
+    wait: it is recorded first, and the failure says so and is resumable)."""
+    params = module.params
+    result["ready"], result["ready_duration"] = False, 0.0
+    if params["ready_timeout"] is None or mode_of(params) != "upgrade" or module.check_mode:
+        return
+    started = time.monotonic()
+    try:
+        client.run("process", "ready", "-b", params["ready_timeout"], "all", what="kato process ready")
+    except KatoError as exc:
+        try:
+            result["progress"] = _progress.record_option(params["progress"], also=[])
+        except OSError as record_exc:
+            module.warn(f"the upgrade step could not be recorded in {params['progress']['path']}: {record_exc}")
+        exc.msg = (f"upgraded to {result['version_after']}, but the node's processes were not ready within "
+                   f"ready_timeout={params['ready_timeout']} seconds: {' '.join((exc.stdout or exc.stderr).split())}; "
+                   f"check them with kato process list and the logs in /s/logs, then re-run (the upgrade step is "
+                   f"done; the run resumes at the wait)")
+        exc.extra.update(cause="not_ready", resumable=True)
+        fail_from_error(module, exc, **{key: value for key, value in result.items() if key not in ("msg", "diff")})
+    result["ready"] = True
+    result["ready_duration"] = round(time.monotonic() - started, 3)
+    result["duration"] = round(result["duration"] + result["ready_duration"], 3)
 
 
 if __name__ == "__main__":

@@ -101,11 +101,46 @@ def test_record_done(tmp_path, before, changed, done):
         path.parent.mkdir()
         path.write_text(before if isinstance(before, str) else json.dumps(before))
     result = p.record_option({"path": str(path), "target": "3.6.2", "step": "upgrade"})
-    assert result == {"path": str(path), "step": "upgrade", "changed": changed, "done": done}
+    assert result == {"path": str(path), "step": "upgrade", "also": [], "changed": changed, "done": done}
     saved = json.loads(path.read_text())
     assert saved["target"] == "3.6.2" and p.done_steps(saved) == done
     if changed:   # written atomically, readable by the stackato user only
         assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("before, also, changed, done", [
+    # upgrade, then ready and verify in the same write
+    (None, ["ready", "verify"], True, ["upgrade", "ready", "verify"]),
+    # a retired DEA: its retire entry and data kept
+    ({"retire": {"at": "x", "instances": [1]}}, ["ready"], True, ["retire", "upgrade", "ready"]),
+    # everything there already: no change, no write
+    ({"upgrade": {"at": "x"}, "ready": {"at": "y"}}, ["ready"], False, ["upgrade", "ready"]),
+    # upgrade there, ready not: the further step alone changes the record
+    ({"upgrade": {"at": "x"}}, ["ready"], True, ["upgrade", "ready"]),
+])
+def test_record_done_also(tmp_path, before, also, changed, done):
+    import json
+    path = tmp_path / "progress.json"
+    if before is not None:
+        path.write_text(json.dumps({"format": 1, "target": "3.6.2", "steps": before, "failed": None}))
+    option = {"path": str(path), "target": "3.6.2", "step": "upgrade", "also": also}
+    result = p.record_option(option)
+    assert result == {"path": str(path), "step": "upgrade", "also": also, "changed": changed, "done": done}
+    saved = json.loads(path.read_text())
+    assert p.done_steps(saved) == done
+    assert saved["steps"].get("retire", {}).get("instances", [1]) == [1]   # earlier data untouched
+    # the module may narrow the further steps (kato_upgrade when its wait failed): only the step itself
+    path.unlink()
+    assert p.record_option(option, also=[])["done"] == ["upgrade"]
+
+
+def test_record_done_also_clears_a_failure_at_a_further_step(tmp_path):
+    import json
+    path = tmp_path / "progress.json"
+    path.write_text(json.dumps({"format": 1, "target": "3.6.2", "steps": {"upgrade": {"at": "x"}},
+                                "failed": {"step": "ready", "cause": "not_ready", "resumable": True, "msg": "", "at": "x"}}))
+    result = p.record_option({"path": str(path), "target": "3.6.2", "step": "upgrade", "also": ["ready"]})
+    assert result["changed"] and json.loads(path.read_text())["failed"] is None
 
 
 def test_record_done_check_mode_writes_nothing(tmp_path):

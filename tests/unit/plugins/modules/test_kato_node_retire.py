@@ -299,7 +299,7 @@ def test_progress_records_retire_with_the_instances_before(run_module, kato, api
     result, failed, dummy = run_module(kato_node_retire, args, [dict(c, argv=[kato] + c["argv"]) for c in calls], check=check)
     assert not failed, result
     assert sorted((i["app"], i["host"]) for i in result["instances_before"]) == hosts
-    assert result["progress"] == {"path": str(record), "step": "retire", "changed": True, "done": ["retire"]}
+    assert result["progress"] == {"path": str(record), "step": "retire", "also": [], "changed": True, "done": ["retire"]}
     assert result["changed"] is True
     if check:
         assert not record.exists()

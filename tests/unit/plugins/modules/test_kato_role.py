@@ -298,7 +298,7 @@ def test_progress_records_the_step(run_module, kato, tmp_path, state, calls, che
     result, failed, dummy = run_module(kato_role, args, [dict(c, argv=[kato] + c["argv"]) for c in calls], check=check)
     assert not failed, result
     assert result["changed"] is changed
-    assert result["progress"] == {"path": str(record), "step": "restart", "changed": True, "done": ["restart"]}
+    assert result["progress"] == {"path": str(record), "step": "restart", "also": [], "changed": True, "done": ["restart"]}
     assert record.exists() is written
     if written:
         assert list(json.loads(record.read_text())["steps"]) == ["restart"]

@@ -820,7 +820,7 @@ def test_progress_records_the_upgrade_step(run_module, kato, sentinel, sleeps, t
     result, failed, dummy = run_module(kato_upgrade, args, _upgrade_calls(kato, before, check), check=check)
     assert not failed, result
     assert result["changed"] is changed
-    assert result["progress"] == {"path": str(record), "step": "upgrade", "changed": True, "done": ["upgrade"]}
+    assert result["progress"] == {"path": str(record), "step": "upgrade", "also": [], "changed": True, "done": ["upgrade"]}
     assert record.exists() is written
     if written:
         saved = json.loads(record.read_text())
@@ -842,3 +842,53 @@ def test_progress_not_recorded_when_the_upgrade_fails(run_module, kato, sentinel
                 **sentinel)
     result, failed, dummy = run_module(kato_upgrade, args, calls)
     assert failed and not record.exists()
+
+
+# ---- ready_timeout: the wait until the node is ready, in the same call ---------------------------------
+READY = ["process", "ready", "-b", "600", "all"]
+
+
+@pytest.mark.parametrize("before", ["3.4.2", "3.6.2"])
+def test_ready_timeout_waits_after_the_upgrade_and_records_the_further_steps(run_module, kato, sentinel, sleeps,
+                                                                             tmp_path, before):
+    record = tmp_path / "progress.json"
+    args = dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel,
+                progress={"path": str(record), "target": "3.6.2", "step": "upgrade", "also": ["ready", "verify"]})
+    calls = _upgrade_calls(kato, before) + [{"argv": [kato] + READY, "out": "READY\n"}]
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert not failed, result
+    assert result["ready"] is True
+    assert result["progress"]["done"] == ["upgrade", "ready", "verify"]
+    assert sorted(json.loads(record.read_text())["steps"]) == ["ready", "upgrade", "verify"]
+
+
+def test_ready_timeout_not_ready_fails_resumable_with_the_upgrade_step_recorded(run_module, kato, sentinel, sleeps,
+                                                                                tmp_path):
+    record = tmp_path / "progress.json"
+    args = dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel,
+                progress={"path": str(record), "target": "3.6.2", "step": "upgrade", "also": ["ready"]})
+    calls = _upgrade_calls(kato) + [{"argv": [kato] + READY, "rc": 1, "out": "router2g STARTING\n"}]
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert failed
+    assert result["cause"] == "not_ready" and result["resumable"] is True
+    assert "ready_timeout=600" in result["msg"] and "router2g STARTING" in result["msg"]
+    assert result["version_after"] == "3.6.2"
+    # the upgrade is recorded, the wait is not: a re-run resumes at the ready step
+    assert list(json.loads(record.read_text())["steps"]) == ["upgrade"]
+    assert result["progress"]["done"] == ["upgrade"]
+
+
+@pytest.mark.parametrize("extra, check", [
+    ({}, False),                                                     # no ready_timeout: no wait
+    ({"ready_timeout": 600}, True),                                  # check mode: no wait
+])
+def test_ready_timeout_no_wait(run_module, kato, sentinel, sleeps, extra, check):
+    args = dict(version="3.6.2", kato_path=kato, **extra, **sentinel)
+    result, failed, dummy = run_module(kato_upgrade, args, _upgrade_calls(kato, "3.4.2", check), check=check)
+    assert not failed, result
+    assert result["ready"] is False
+
+
+def test_ready_timeout_negative_is_refused(run_module, kato, sentinel):
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, ready_timeout=-1, **sentinel), [])
+    assert failed and "ready_timeout=-1 is invalid" in result["msg"]
