@@ -277,6 +277,21 @@ class CallbackModule(CallbackBase):
         self._observe(host, result, step)
         if outcome != "ok":
             self._end(host, outcome)
+        else:
+            self._further_steps(host, result._result if isinstance(getattr(result, "_result", None), dict) else {})  # pylint: disable=protected-access
+
+    def _further_steps(self, host, res):
+        """A module that recorded further steps of the node in the same call (its progress.also) took the node through
+        them: `ready` from when kato_upgrade began to wait (the end minus its ready_duration), the others at the end."""
+        progress = res.get("progress") if isinstance(res.get("progress"), dict) else {}
+        also = [step for step in progress.get("also") or [] if step in _report.NODE_STEPS]
+        if not also or res.get("failed"):
+            return
+        now = time.time()
+        for step in also:
+            waited = res.get("ready_duration") if step == "ready" else 0
+            self._pending[host] = (step, now - (float(waited) if isinstance(waited, (int, float)) else 0.0))
+            self._enter(host)
 
     def v2_runner_on_ok(self, result):
         self._result(result, "ok")

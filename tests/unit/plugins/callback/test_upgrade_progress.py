@@ -65,3 +65,30 @@ def test_a_plan_run_does_not_make_the_plan_stale(tmp_path):
           json.dumps({"ts": 1, "event": "step_start", "node": "micro", "step": "preflight"}) + "\n", 300)
     _plan, source = callback(runs)._load_plan(GROUPS, "3.6.2")  # pylint: disable=protected-access
     assert source == str(runs / "plan.json")
+
+
+@pytest.mark.parametrize("res, expected", [
+    # kato_upgrade waited 4 s and recorded ready and verify with the upgrade: the node went through both in the call
+    ({"progress": {"step": "upgrade", "also": ["ready", "verify"]}, "ready_duration": 4.0},
+     [("step_end", "upgrade", -4.0), ("step_start", "ready", -4.0), ("step_end", "ready", 0.0),
+      ("step_start", "verify", 0.0)]),
+    # nothing further recorded, a failed call, no progress option: the node stays in its step
+    ({"progress": {"step": "upgrade", "also": []}}, []),
+    ({"progress": {"step": "upgrade", "also": ["ready"]}, "failed": True}, []),
+    ({"progress": None}, []),
+])
+def test_further_steps_recorded_in_the_same_call(tmp_path, res, expected):
+    import io
+    import time
+    plugin = CallbackModule()
+    plugin._log = io.StringIO()  # pylint: disable=protected-access
+    plugin._progress = False  # pylint: disable=protected-access
+    plugin._current["micro"] = ("upgrade", time.time() - 10)  # pylint: disable=protected-access
+    before = time.time()
+    plugin._further_steps("micro", res)  # pylint: disable=protected-access
+    after = time.time()
+    events = [json.loads(line) for line in plugin._log.getvalue().splitlines()]  # pylint: disable=protected-access
+    assert [(e["event"], e["step"]) for e in events] == [(kind, step) for kind, step, _offset in expected]
+    for event, (_kind, _step, offset) in zip(events, expected):
+        assert before + offset - 0.01 <= event["ts"] <= after + offset + 0.01, (event, offset)
+    assert plugin._current["micro"][0] == (expected[-1][1] if expected else "upgrade")  # pylint: disable=protected-access
