@@ -39,6 +39,10 @@ def test_html_is_self_contained_and_names_every_node():
     ("stackato.cluster.preflight", "/r/preflight/tasks/gather.yml:3", "", None, None, "preflight"),
     ("stackato.cluster.preflight", "/r/preflight/tasks/gather.yml:3", "", "upgrade", None, "gates"),
     ("stackato.cluster.node_upgrade", "/r/node_upgrade/tasks/retire.yml:7", "", None, None, "retire"),
+    # the included parts of a step keep the node in that step
+    ("stackato.cluster.node_upgrade", "/r/node_upgrade/tasks/retire_unchecked.yml:4", "", "retire", None, "retire"),
+    ("stackato.cluster.node_upgrade", "/r/node_upgrade/tasks/verify_apps.yml:5", "", "verify", None, "verify"),
+    ("stackato.cluster.node_upgrade", "/r/node_upgrade/tasks/decide.yml:9", "", None, None, "read"),
     ("stackato.cluster.maintenance_mode", "/r/maintenance_mode/tasks/set.yml:2", "", "backup", True, "maintenance on"),
     ("stackato.cluster.maintenance_mode", "/r/maintenance_mode/tasks/set.yml:2", "", "read", False, "maintenance off"),
     ("stackato.cluster.maintenance_mode", "/r/maintenance_mode/tasks/pending.yml:2", "", "read", None, None),
