@@ -10,15 +10,12 @@ import json
 
 import pytest
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _ccapi
 from ansible_collections.stackato.cluster.plugins.modules import kato_node_retire
 from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (
     API,
-    BASE_ROUTES,
     PASSWORD,
     TOKEN,
     UAA,
-    FakeAPI,
     app,
     http_error,
     page,
@@ -186,15 +183,6 @@ CASES = [
         "result": {"status": 401, "url": UAA + "/oauth/token"},
     },
 ]
-
-
-@pytest.fixture
-def api(monkeypatch):
-    def _install(routes):
-        fake = FakeAPI({**BASE_ROUTES, **routes})
-        monkeypatch.setattr(_ccapi, "open_url", fake)
-        return fake
-    return _install
 
 
 def module_args(kato, node=DEA1, **extra):

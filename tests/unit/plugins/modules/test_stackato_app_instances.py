@@ -8,14 +8,11 @@ import json
 
 import pytest
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _ccapi
 from ansible_collections.stackato.cluster.plugins.modules import stackato_app_instances
 
 from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (
     API,
-    BASE_ROUTES,
     PASSWORD,
-    FakeAPI,
     app,
     http_error,
     page,
@@ -33,15 +30,6 @@ ROUTES = {
 
 def inst(app_name, state="RUNNING", host="127.42.0.13"):
     return {"app": app_name, "state": state, "host": host}
-
-
-@pytest.fixture
-def api(monkeypatch):
-    def _install(routes):
-        fake = FakeAPI({**BASE_ROUTES, **routes})
-        monkeypatch.setattr(_ccapi, "open_url", fake)
-        return fake
-    return _install
 
 
 @pytest.mark.parametrize("before, short", [

@@ -9,16 +9,13 @@ from urllib.error import URLError
 
 import pytest
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _ccapi
 from ansible_collections.stackato.cluster.plugins.modules import stackato_apps_info
 
 from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (
     API,
-    BASE_ROUTES,
     PASSWORD,
     TOKEN,
     UAA,
-    FakeAPI,
     app,
     http_error,
     page,
@@ -32,15 +29,6 @@ ROUTES = {
     ("GET", API + "/v2/apps/g1/stats"): stats(("RUNNING", "127.42.0.13"), ("RUNNING", "127.42.0.14")),
     ("GET", API + "/v2/apps/g3/stats"): stats(("RUNNING", "127.42.0.14")),
 }
-
-
-@pytest.fixture
-def api(monkeypatch):
-    def _install(routes):
-        fake = FakeAPI({**BASE_ROUTES, **routes})
-        monkeypatch.setattr(_ccapi, "open_url", fake)
-        return fake
-    return _install
 
 
 @pytest.mark.parametrize("check", [False, True])
