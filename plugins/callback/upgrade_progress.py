@@ -271,6 +271,7 @@ class CallbackModule(CallbackBase):
         host = result._host.get_name()  # pylint: disable=protected-access
         if self._order and host not in self._order:
             return
+        self._retired_first(host, result._result if isinstance(getattr(result, "_result", None), dict) else {})  # pylint: disable=protected-access
         step = self._enter(host)
         if step is None:
             return
@@ -279,6 +280,21 @@ class CallbackModule(CallbackBase):
             self._end(host, outcome)
         else:
             self._further_steps(host, result._result if isinstance(getattr(result, "_result", None), dict) else {})  # pylint: disable=protected-access
+
+    def _retired_first(self, host, res):
+        """kato_upgrade that retired the DEA first (its option retire): the node was in `retire` from the task's start
+        for the retirement's duration, then in `upgrade`; a retirement that failed (no duration) fails `retire`."""
+        retired = res.get("retire") if isinstance(res.get("retire"), dict) else None
+        pending = self._pending.get(host)
+        if not retired or not pending or pending[0] != "upgrade":
+            return
+        start = pending[1]
+        duration = retired.get("duration")
+        self._pending[host] = ("retire", start)
+        if not isinstance(duration, (int, float)):
+            return
+        self._enter(host)
+        self._pending[host] = ("upgrade", start + float(duration))
 
     def _further_steps(self, host, res):
         """A module that recorded further steps of the node in the same call (its progress.also) took the node through

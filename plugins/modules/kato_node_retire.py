@@ -178,8 +178,6 @@ free_mb:
   sample: 3584
 """
 
-import ipaddress
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stackato.cluster.plugins.module_utils._ccapi import (
@@ -193,172 +191,10 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KatoClient,
     KatoError,
     fail_from_error,
-    find_node,
-    single_node_entry,
 )
 from ansible_collections.stackato.cluster.plugins.module_utils import _progress
-from ansible_collections.stackato.cluster.plugins.module_utils._rules import dea_nodes, place_retirement
-
-RUNNING = ("RUNNING", "STARTING")
-MEMORY_KEY = ("config", "get", "dea_ng", "resources/memory_mb", "--json")
-
-
-def address(text):
-    try:
-        return str(ipaddress.ip_address(str(text).strip()))
-    except ValueError:
-        return str(text).strip()
-
-
-def memory_overrides(module):
-    """dea_memory_mb as {address: MB}; a value that is not a positive whole number fails the task."""
-    overrides = {}
-    for ip, value in (module.params["dea_memory_mb"] or {}).items():
-        try:
-            memory = int(str(value).strip())
-        except ValueError:
-            memory = 0
-        if memory <= 0:
-            module.fail_json(msg=f"dea_memory_mb: {ip}: {value!r} is not a memory size in MB; give a whole number such as 4096")
-        overrides[address(ip)] = memory
-    return overrides
-
-
-def dea_memory(client, dea_ips, overrides):
-    """The cluster's dea_ng resources/memory_mb, or None when every DEA is in overrides. Fails when it is needed but unreadable."""
-    missing = [ip for ip in dea_ips if ip not in overrides]
-    if not missing:
-        return None
-    try:
-        value = client.run_json(*MEMORY_KEY)
-    except KatoError as exc:
-        exc.msg = (f"could not read the DEA memory ({exc.msg}); set dea_memory_mb for {', '.join(missing)} "
-                   f"(the roles pass stackato_dea_memory_mb), or check kato config get dea_ng resources/memory_mb")
-        raise
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise KatoError(f"kato config get dea_ng resources/memory_mb gave {value!r}, not a memory size in MB; set "
-                        f"dea_memory_mb for {', '.join(missing)} (the roles pass stackato_dea_memory_mb)",
-                        cmd=" ".join(("kato",) + MEMORY_KEY))
-    return int(value)
-
-
-def stopped_deas(module, client, deas, node):
-    """The other DEAs whose dea_ng process is not running (they take no instances); unreadable ones count as stopped.
-
-    One C(kato process list -c -j) for the whole cluster; per DEA (C(-n <ip> -j)) only when that call fails."""
-    others = [ip for ip in deas if ip != node]
-    try:
-        data = client.run_json("process", "list", "-c", "-j")
-        if not isinstance(data, dict):
-            raise KatoError(f"kato process list -c -j returned {data!r}, expected a JSON object keyed by node IP")
-    except KatoError as exc:
-        module.warn(f"reading each DEA's processes instead: {exc.msg}")
-        data = None
-    stopped = []
-    for ip in others:
-        if data is not None:
-            if ip not in data or not isinstance(data[ip], dict):
-                module.warn(f"counting DEA {ip} as unavailable: kato process list -c -j does not list its processes")
-                stopped.append(ip)
-                continue
-            processes = data[ip]
-        else:
-            try:
-                processes = single_node_entry(client.run_json("process", "list", "-n", ip, "-j"),
-                                              f"kato process list -n {ip} -j", ip)[1] or {}
-            except KatoError as exc:
-                module.warn(f"counting DEA {ip} as unavailable: {exc.msg}")
-                stopped.append(ip)
-                continue
-        if str(processes.get("dea_ng", "")).upper() not in RUNNING:
-            stopped.append(ip)
-    return stopped
-
-
-def on_dea(instances, ip):
-    return [i for i in instances if i.get("host") == ip and str(i.get("state")).upper() in RUNNING]
-
-
-def summary(instances):
-    return [{"app": i["app"], "index": i["index"], "memory_mb": i["memory_mb"]} for i in instances]
-
-
-def moved_instances(node, before, after):
-    """{app, from, to} per instance that left node: per app, the DEAs that gained instances of it."""
-    def counts(instances):
-        table = {}
-        for instance in instances:
-            if str(instance.get("state")).upper() in RUNNING and instance.get("host"):
-                key = (instance["app"], instance["host"])
-                table[key] = table.get(key, 0) + 1
-        return table
-
-    was, now = counts(before), counts(after)
-    leaving = {}
-    for (app, host), count in was.items():
-        if host == node:
-            leaving[app] = count
-    moved = []
-    for (app, host), count in sorted(now.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
-        gained = min(count - was.get((app, host), 0), leaving.get(app, 0))
-        if host == node or gained <= 0:
-            continue
-        leaving[app] -= gained
-        moved += [{"app": app, "from": node, "to": host}] * gained
-    return moved
-
-
-def refusal(node, unplaced):
-    first = unplaced[0]
-    more = f" nor {len(unplaced) - 1} more instance(s)" if len(unplaced) > 1 else ""
-    slot = (f"the largest free slot is {first['largest_free_mb']} MB on {first['largest_free_dea']}"
-            if first["largest_free_dea"] else "no other DEA runs dea_ng to take it")
-    return (f"refusing to retire DEA {node}: the instance of app '{first['app']}' ({first['memory_mb']} MB){more} fits on "
-            f"no other DEA: {slot}. Nothing was changed. Fix: add a DEA with at least {first['memory_mb']} MB free, or "
-            f"scale app '{first['app']}' down (fewer instances, or less memory per instance), then run this task again")
-
-
-def run_module(module, kato, api):
-    params = module.params
-    nodes = kato.node_list()
-    node, roles = find_node(nodes, params["node"])
-    if "dea" not in roles:
-        module.fail_json(msg=f"{node} is not a DEA node: it has the roles {', '.join(roles) or 'none'}; "
-                             f"give the address of a node with the dea role")
-    overrides = memory_overrides(module)
-    dea_ips = sorted(ip for ip, node_roles in nodes.items() if "dea" in node_roles)
-    deas = dea_nodes(nodes, dea_memory(kato, dea_ips, overrides), overrides)
-    before = api.instances()
-    retiring = on_dea(before, node)
-    result = {"changed": False, "moved": [], "placed": [], "unplaced": [], "instances_before": before,
-              "needed_mb": sum(i["memory_mb"] for i in retiring), "free_mb": 0}
-    if not retiring:
-        result["diff"] = {"before": {"instances": []}, "after": {"instances": []}}
-        return result
-    unavailable = stopped_deas(module, kato, deas, node)
-    used = {}
-    for instance in before:
-        if str(instance.get("state")).upper() in RUNNING:
-            used[instance.get("host")] = used.get(instance.get("host"), 0) + instance["memory_mb"]
-    result["free_mb"] = sum(max(0, deas[ip]["memory_mb"] - used.get(ip, 0)) for ip in deas
-                            if ip != node and ip not in unavailable)
-    placement = place_retirement(deas, before, node, unavailable)
-    result.update(placed=placement["placed"], unplaced=placement["unplaced"])
-    if placement["unplaced"]:
-        module.fail_json(msg=refusal(node, placement["unplaced"]), **result)
-    result["changed"] = True
-    result["diff"] = {"before": {"instances": summary(retiring)}, "after": {"instances": []}}
-    if module.check_mode:
-        return result
-    kato.run("node", "retire", "-n", node, timeout=params["wait_timeout"], what=f"kato node retire -n {node}")
-    after = api.instances()
-    left = on_dea(after, node)
-    result["moved"] = moved_instances(node, before, after)
-    result["diff"]["after"] = {"instances": summary(left)}
-    if left:
-        module.fail_json(msg=f"kato node retire -n {node} finished but the Cloud Controller still shows {len(left)} "
-                             f"instance(s) on {node}; check kato node list, the DEA logs and the app stats", **result)
-    return result
+# The retirement itself is shared with kato_upgrade (option retire).
+from ansible_collections.stackato.cluster.plugins.module_utils._retire import retire_dea
 
 
 def main():
@@ -374,7 +210,9 @@ def main():
     if module.params["wait_timeout"] < 1:
         module.fail_json(msg=f"wait_timeout={module.params['wait_timeout']} is invalid: give seconds, at least 1")
     try:
-        result = run_module(module, KatoClient(module), CloudControllerClient.from_params(module))
+        params = module.params
+        result = retire_dea(module, KatoClient(module), CloudControllerClient.from_params(module), params["node"],
+                            params["dea_memory_mb"], params["wait_timeout"])
     except KatoError as exc:
         fail_from_error(module, exc)
     except CloudControllerError as exc:

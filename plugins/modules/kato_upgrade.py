@@ -141,6 +141,70 @@ options:
         not in check mode. Leave it out when roles of the node were stopped for the upgrade, as their processes are
         not ready until they are started (M(stackato.cluster.kato_role) starts them and waits).
     type: int
+  retire:
+    description:
+      - Retire this DEA first, in the same call, right before C(kato node upgrade) runs (only when the upgrade runs),
+        as M(stackato.cluster.kato_node_retire) does it - the same reads, the same capacity rule, the same
+        C(kato node retire -n <node>) [doc] - and refuse, changing nothing, when an instance fits on no other DEA
+        (C(cause=capacity)). Without it C(kato node upgrade) retires a DEA itself, unchecked.
+      - With O(progress), the C(retire) step is recorded on the node (with the instances read before it) as soon as
+        the DEA is retired, so that a failed upgrade resumes after it.
+      - With O(retire.check_instances), after the upgrade (and the wait of O(ready_timeout)) every app must run as
+        many instances as before the retirement (the rule of M(stackato.cluster.stackato_app_instances)); otherwise
+        the task fails (C(cause=instances_short)) after recording the upgrade step (and C(ready)), and O(progress.also)
+        is recorded only when the count passes.
+      - In check mode the placement is predicted (V(placed) in RV(retire)). Only for an upgrade.
+    type: dict
+    suboptions:
+      node:
+        description:
+          - The address of this DEA as C(kato node list) shows it.
+        type: str
+        required: true
+      dea_memory_mb:
+        description:
+          - As O(stackato.cluster.kato_node_retire#module:dea_memory_mb).
+        type: dict
+        default: {}
+      wait_timeout:
+        description:
+          - Seconds C(kato node retire) may take.
+        type: int
+        default: 600
+      check_instances:
+        description:
+          - Count the apps' instances after the upgrade against those read before the retirement.
+        type: bool
+        default: true
+      api_url:
+        description:
+          - The Cloud Controller API endpoint, as O(stackato.cluster.kato_node_retire#module:api_url).
+        type: str
+        required: true
+      api_username:
+        description:
+          - The admin user the token is requested for.
+        type: str
+        default: admin
+      api_password:
+        description:
+          - That user's password.
+        type: str
+        required: true
+      validate_certs:
+        description:
+          - Whether the API's TLS certificate is verified.
+        type: bool
+        default: true
+      ca_path:
+        description:
+          - A CA bundle that verifies the API's certificate.
+        type: path
+      api_timeout:
+        description:
+          - Seconds one API request may take.
+        type: float
+        default: 30
   run_lock:
     description:
       - A file on the node that the task holds an exclusive lock on (C(flock)) while it runs (not in check mode),
@@ -151,6 +215,9 @@ options:
     type: path
     default: ~/.stackato-cluster/kato-upgrade.lock
 notes:
+  - "With O(retire): the reads of M(stackato.cluster.kato_node_retire) (C(kato node list) text, C(kato config get dea_ng
+    resources/memory_mb --json), C(kato process list -c -j) [doc]; the Cloud Controller v2 API [doc: Cloud Foundry v2
+    API]), C(kato node retire -n <node>) [doc], and the instances again after the upgrade."
   - "Reads: C(kato version) and C(kato node version <node>) [doc] (the version inside any text); the usage of
     C(kato node upgrade) [doc]; C(/s/logs/sentinel-cli.log) and C(/s/code/sentinel/cli) [doc] for the recovery;
     C(cache_dir) of the Sentinel daemon configuration [doc]. C(kato node upgrade --status --json) is [ours]
@@ -162,6 +229,8 @@ notes:
 seealso:
   - module: stackato.cluster.kato_info
   - module: stackato.cluster.kato_role
+  - module: stackato.cluster.kato_node_retire
+  - module: stackato.cluster.stackato_app_instances
 """
 
 EXAMPLES = r"""
@@ -183,6 +252,20 @@ EXAMPLES = r"""
   environment:
     http_proxy: http://proxy.example.com:3128
     https_proxy: http://proxy.example.com:3128
+
+- name: Retire this DEA, upgrade it, wait until it is ready and count the apps' instances, in one call
+  stackato.cluster.kato_upgrade:
+    version: "3.6.2"
+    cache_ip: "{{ stackato_core_ip }}"
+    ready_timeout: 600
+    retire:
+      node: "{{ stackato_node_ip }}"
+      api_url: "{{ stackato_api_url }}"
+      api_password: "{{ stackato_api_password }}"
+    progress:
+      target: "3.6.2"
+      step: upgrade
+      also: [ready, verify]
 """
 
 RETURN = r"""
@@ -253,7 +336,9 @@ cause:
       (V(network), V(interrupted), V(version_unavailable), V(offline_content_missing), V(disk_space), V(sudo),
       V(dea_capacity), V(validation), V(unknown_node), V(component), V(target_not_reached), V(busy) (another run
       still held O(run_lock) after O(timeout)), V(not_ready) (upgraded, but its processes were not ready within
-      O(ready_timeout)), V(unknown)).
+      O(ready_timeout)), V(capacity) (O(retire) refused, an instance fits on no other DEA, nothing changed),
+      V(retire_incomplete), V(instances_short) (upgraded, but apps run fewer instances than before the retirement),
+      V(api) (the Cloud Controller API failed), V(invalid_input), V(unknown)).
   returned: failure
   type: str
   sample: component
@@ -268,6 +353,23 @@ ready_duration:
   returned: success
   type: float
   sample: 14.2
+retire:
+  description:
+    - With O(retire), when the upgrade ran, what M(stackato.cluster.kato_node_retire) returns (RV(stackato.cluster.kato_node_retire#module:moved),
+      RV(stackato.cluster.kato_node_retire#module:placed), RV(stackato.cluster.kato_node_retire#module:instances_before), and the others),
+      with V(duration) (seconds, from the start of the task) and V(progress) (the C(retire) step recorded); V(null) otherwise.
+    - On a refusal (C(cause=capacity)) it holds the placement that failed, and nothing was changed.
+  returned: always
+  type: dict
+  sample: {"changed": true, "moved": [{"app": "web", "from": "127.42.0.13", "to": "127.42.0.14"}], "duration": 1.2}
+short:
+  description:
+    - With O(retire.check_instances), one line per app that runs fewer instances after the upgrade than before the
+      retirement (C(app - before -> now)); empty on success.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 resumable:
   description:
     - Whether re-running the task resumes the upgrade (V(true) only for V(network), V(interrupted), V(busy) and
@@ -288,7 +390,13 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stackato.cluster.plugins.module_utils import _progress
-
+from ansible_collections.stackato.cluster.plugins.module_utils._ccapi import (
+    CC_API_ARGS,
+    CloudControllerClient,
+    CloudControllerError,
+)
+from ansible_collections.stackato.cluster.plugins.module_utils._retire import RetireError, retire_dea
+from ansible_collections.stackato.cluster.plugins.module_utils._rules import instance_shortfall
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
     KatoClient,
@@ -731,9 +839,10 @@ def check_mode_result(module, result, status):
     result.update(changed=changed, version_after=predicted, status=status)
 
 
-def upgrade_to_target(module, client, upgrade, result, status):
+def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
     """Run the upgrade; after a recovery of kato, go on to the target (kato is back). Returns the status after.
 
+    ``before_run`` (the DEA's retirement, option retire) runs once, right before kato's first run, only when it runs.
     Fails when a version was asked for and the node is not at it in the end.
     """
     params = module.params
@@ -748,6 +857,9 @@ def upgrade_to_target(module, client, upgrade, result, status):
     stale = False   # whether kato ran since status was read
     recoveries = 0
     while needed:
+        if before_run is not None:
+            before_run()
+            before_run = None
         came_back = upgrade.run(resume_first)
         current = client.version(params["node"])
         stale = True
@@ -778,23 +890,66 @@ def upgrade_to_target(module, client, upgrade, result, status):
     return upgrade.status() if stale else status
 
 
-def run_module(module, client):
+def run_module(module, client, api=None):
     params = module.params
     if not params["run_lock"] or module.check_mode:
-        return run_locked(module, client, Upgrade(module, client), 0.0)
+        return run_locked(module, client, Upgrade(module, client), 0.0, api)
     upgrade = Upgrade(module, client)
     fd, waited = hold_run_lock(module, params["run_lock"], upgrade)
     try:
-        return run_locked(module, client, upgrade, waited)
+        return run_locked(module, client, upgrade, waited, api)
     finally:
         os.close(fd)
 
 
-def run_locked(module, client, upgrade, waited):
+def retire_first(module, client, api, upgrade, result):
+    """O(retire): the DEA's retirement under the capacity rule (predicted in check mode), its step recorded at once.
+
+    A refusal or a failure raises KatoError with the cause and the retirement's partial result (RV(retire))."""
+    options = module.params["retire"]
+    try:
+        retired = retire_dea(module, client, api, options["node"], options["dea_memory_mb"], options["wait_timeout"],
+                             option="retire.dea_memory_mb")
+    except RetireError as exc:
+        partial = {key: value for key, value in exc.extra.items() if key not in ("cause", "resumable")}
+        raise KatoError(exc.msg, cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+                        cause=exc.extra.get("cause", "unknown"), resumable=exc.extra.get("resumable", False),
+                        retire=partial or None, version_before=result["version_before"]) from None
+    except KatoError as exc:   # kato node retire (or a read) failed: instances may have moved
+        exc.msg = f"retiring {options['node']} failed, so nothing was upgraded: {exc.msg}"
+        exc.extra.update(cause="retire_incomplete", resumable=False, version_before=result["version_before"])
+        raise
+    except CloudControllerError as exc:
+        raise KatoError(f"could not retire {options['node']}: {exc.msg}; nothing was upgraded. Check the Cloud "
+                        f"Controller API (retire.api_url), then re-run", cause="api", resumable=False,
+                        version_before=result["version_before"], url=exc.url, status=exc.status) from None
+    retired["duration"] = round(time.monotonic() - upgrade.started, 3)
+    retired["progress"] = None
+    progress = module.params["progress"]
+    if progress:
+        try:
+            changed, record = _progress.record_done(progress["path"], progress["target"], "retire",
+                                                    data={"instances": retired["instances_before"]},
+                                                    check_mode=module.check_mode)
+        except OSError as exc:
+            raise KatoError(f"{options['node']} is retired, but the progress record {progress['path']} cannot be "
+                            f"written: {exc}; nothing was upgraded", cause="unknown", resumable=False,
+                            retire=retired, version_before=result["version_before"]) from None
+        retired["progress"] = {"path": progress["path"], "step": "retire", "also": [], "changed": changed,
+                               "done": _progress.done_steps(record)}
+    result["retire"] = retired
+
+
+def run_locked(module, client, upgrade, waited, api=None):
     """The task, with the node's run lock held (not in check mode)."""
     params = module.params
     mode = mode_of(params)
-    result = {"changed": False, "recovered": False, "attempts": 0, "version_before": None, "waited": waited}
+    result = {"changed": False, "recovered": False, "attempts": 0, "version_before": None, "waited": waited,
+              "retire": None, "short": []}
+    before_run = None
+    if params["retire"] and mode == "upgrade":
+        def before_run():
+            retire_first(module, client, api, upgrade, result)
     missing = not client.exists()
     if missing:
         if module.check_mode:
@@ -811,9 +966,12 @@ def run_locked(module, client, upgrade, waited):
     status = upgrade.status()
     if module.check_mode:
         check_mode_result(module, result, status)
+        if before_run is not None and result["changed"]:
+            before_run()
     elif mode == "upgrade":
-        status = upgrade_to_target(module, client, upgrade, result, status)
-        result["changed"] = upgrade.recovered or result["version_before"] != result["version_after"]
+        status = upgrade_to_target(module, client, upgrade, result, status, before_run)
+        result["changed"] = (upgrade.recovered or result["version_before"] != result["version_after"]
+                             or bool(result["retire"] and result["retire"]["changed"]))
     else:
         fingerprint = kato_fingerprint(client.kato_path, params["kato_code_dirs"]) if mode == "update_kato" else None
         cache_dir = sentinel_cache_dir(params["sentinel_config"]) if mode == "download_only" else None
@@ -873,6 +1031,13 @@ def main():
         kato_code_dirs={"type": "list", "elements": "path", "default": ["/s/code/kato", "/s/code/stackato-kato"]},
         run_lock={"type": "path", "default": "~/.stackato-cluster/kato-upgrade.lock"},
         ready_timeout={"type": "int"},
+        retire={"type": "dict", "options": dict(
+            CC_API_ARGS,
+            node={"type": "str", "required": True},
+            dea_memory_mb={"type": "dict", "default": {}},
+            wait_timeout={"type": "int", "default": 600},
+            check_instances={"type": "bool", "default": True},
+        )},
         progress=_progress.PROGRESS_ARG_SPEC,
     )
     module = AnsibleModule(
@@ -889,13 +1054,67 @@ def main():
             StackatoVersion(module.params["version"])
         except ValueError as exc:
             module.fail_json(msg=f"version: {exc}")
+    retire = module.params["retire"]
+    api = None
+    if retire:
+        if mode_of(module.params) != "upgrade":
+            module.fail_json(msg="retire is only for an upgrade: leave it out with update_kato or download_only")
+        if retire["wait_timeout"] < 1:
+            module.fail_json(msg=f"retire.wait_timeout={retire['wait_timeout']} is invalid: give seconds, at least 1")
+        api = CloudControllerClient(module, retire["api_url"], retire["api_username"], retire["api_password"],
+                                    validate_certs=retire["validate_certs"], ca_path=retire["ca_path"],
+                                    timeout=retire["api_timeout"])
     client = KatoClient(module, require=False)
     try:
-        result = run_module(module, client)
+        result = run_module(module, client, api)
     except KatoError as exc:
         fail_from_error(module, exc)
     wait_ready(module, client, result)
+    check_instances(module, api, result)
     _progress.exit_recording(module, result, "the upgrade finished")
+
+
+def check_instances(module, api, result):
+    """O(retire.check_instances): the apps run as many instances as before the retirement (instance_shortfall), else
+    the upgrade (and ready) step is recorded without O(progress.also)'s verify and the task fails."""
+    params = module.params
+    retired = result.get("retire")
+    if not (params["retire"] and params["retire"]["check_instances"]) or not retired or module.check_mode:
+        return
+    before = retired.get("instances_before") or []
+    if not before:
+        return
+    try:
+        now = api.instances()
+    except CloudControllerError as exc:
+        record_partial(module, result)
+        fail_from_error(module, KatoError(
+            f"upgraded to {result['version_after']}, but the apps' instances could not be counted: {exc.msg}; "
+            f"check the Cloud Controller API, then re-run (the run resumes at the count)", cause="api", resumable=True,
+            url=exc.url, status=exc.status), **{key: value for key, value in result.items() if key not in ("msg", "diff")})
+    for warning in api.warnings:
+        module.warn(warning)
+    result["short"] = instance_shortfall(before, now)
+    if result["short"]:
+        record_partial(module, result)
+        fail_from_error(module, KatoError(
+            f"upgraded to {result['version_after']}, but these apps run fewer instances than before the retirement "
+            f"(app: before -> now): {', '.join(result['short'])}; check them with `stackato apps` and the DEAs' logs "
+            f"before re-running (the upgrade step is done; the run resumes at the count)", cause="instances_short",
+            resumable=False), **{key: value for key, value in result.items() if key not in ("msg", "diff")})
+
+
+def record_partial(module, result):
+    """Before a failure after the upgrade: record the upgrade step and those of O(progress.also) that finished
+    (C(ready) when the node was ready), never C(verify)."""
+    progress = module.params["progress"]
+    if not progress:
+        return
+    also = [step for step in progress["also"] if step != "verify" and (step != "ready" or result.get("ready"))]
+    try:
+        result["progress"] = _progress.record_option(progress, also=also)
+    except OSError as exc:
+        module.warn(f"the upgrade step could not be recorded in {progress['path']}: {exc}")
 
 
 def wait_ready(module, client, result):

@@ -92,3 +92,28 @@ def test_further_steps_recorded_in_the_same_call(tmp_path, res, expected):
     for event, (_kind, _step, offset) in zip(events, expected):
         assert before + offset - 0.01 <= event["ts"] <= after + offset + 0.01, (event, offset)
     assert plugin._current["micro"][0] == (expected[-1][1] if expected else "upgrade")  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize("res, expected", [
+    # kato_upgrade retired the DEA for 2 s first: retire from the task's start, upgrade from 2 s after it
+    ({"retire": {"changed": True, "duration": 2.0}},
+     [("step_start", "retire", 0.0), ("step_end", "retire", 2.0), ("step_start", "upgrade", 2.0)]),
+    # the retirement failed (no duration): the node stops in retire
+    ({"retire": {"unplaced": [{"app": "web"}]}, "failed": True}, [("step_start", "retire", 0.0)]),
+    # no retirement in the call (a node that is not a DEA, or option retire not set)
+    ({"retire": None}, [("step_start", "upgrade", 0.0)]),
+])
+def test_retirement_in_the_upgrade_call_is_its_own_step(res, expected):
+    import io
+    import time
+    plugin = CallbackModule()
+    plugin._log = io.StringIO()  # pylint: disable=protected-access
+    plugin._progress = False  # pylint: disable=protected-access
+    start = time.time() - 10
+    plugin._pending["dea1"] = ("upgrade", start)  # pylint: disable=protected-access
+    plugin._retired_first("dea1", res)  # pylint: disable=protected-access
+    plugin._enter("dea1")  # pylint: disable=protected-access
+    events = [json.loads(line) for line in plugin._log.getvalue().splitlines()]  # pylint: disable=protected-access
+    assert [(e["event"], e["step"]) for e in events] == [(kind, step) for kind, step, _offset in expected]
+    for event, (_kind, _step, offset) in zip(events, expected):
+        assert abs(event["ts"] - (start + offset)) < 0.01, (event, offset)

@@ -11,6 +11,7 @@ import json
 import pytest
 
 from ansible_collections.stackato.cluster.plugins.modules import kato_node_retire
+from ansible_collections.stackato.cluster.plugins.module_utils import _retire
 from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (
     API,
     PASSWORD,
@@ -249,10 +250,11 @@ def test_not_a_dea(run_module, kato, api, node, text):
 
 @pytest.mark.parametrize("value", [0, -5, "lots"])
 def test_bad_dea_memory_mb(run_module, kato, api, value):
-    api({})
-    result, failed, dummy = run_module(kato_node_retire, module_args(kato, dea_memory_mb={DEA2: value}),
-                                       [dict(NODE_LIST, argv=[kato] + NODE_LIST["argv"])])
+    """Refused before any kato call or API request."""
+    fake = api({})
+    result, failed, dummy = run_module(kato_node_retire, module_args(kato, dea_memory_mb={DEA2: value}), [])
     assert failed and f"dea_memory_mb: {DEA2}" in result["msg"] and "whole number" in result["msg"]
+    assert result["cause"] == "invalid_input" and fake.calls == []
 
 
 def test_api_options_are_required(run_module, kato):
@@ -269,7 +271,7 @@ def test_api_options_are_required(run_module, kato):
 def test_moved_instances(before, after, moved):
     def instances(pairs):
         return [{"app": app_name, "host": host, "state": "RUNNING"} for app_name, host in pairs]
-    assert kato_node_retire.moved_instances(DEA1, instances(before), instances(after)) == moved
+    assert _retire.moved_instances(DEA1, instances(before), instances(after)) == moved
 
 
 # ---- progress: the retire step and the instances before it, recorded on the node in the same call ---------------

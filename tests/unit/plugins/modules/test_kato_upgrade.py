@@ -892,3 +892,131 @@ def test_ready_timeout_no_wait(run_module, kato, sentinel, sleeps, extra, check)
 def test_ready_timeout_negative_is_refused(run_module, kato, sentinel):
     result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, ready_timeout=-1, **sentinel), [])
     assert failed and "ready_timeout=-1 is invalid" in result["msg"]
+
+
+# ---- retire: the DEA's retirement, the upgrade, the wait and the instance count in one call ------------
+from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (  # noqa: E402
+    API,
+    PASSWORD,
+    TOKEN,
+    UAA,
+)
+from ansible_collections.stackato.cluster.tests.unit.plugins.modules.test_kato_node_retire import (  # noqa: E402
+    APPS,
+    APPS_KEY,
+    DEA1,
+    DEA2,
+    DEA3,
+    MEMORY,
+    NODE_LIST,
+    RETIRE,
+    STATS_API,
+    STATS_WEB,
+    procs_all,
+    stats,
+)
+
+READ = [APPS_KEY, STATS_API, STATS_WEB]
+LOGIN = [("GET", API + "/v2/info"), ("POST", UAA + "/oauth/token")]
+# before the retirement, after it, after the upgrade (the count)
+MOVED = {APPS_KEY: APPS, STATS_WEB: [stats(DEA1, DEA2), stats(DEA3, DEA2), stats(DEA3, DEA2)],
+         STATS_API: [stats(DEA1), stats(DEA3), stats(DEA3)]}
+
+
+def _retire_args(kato, sentinel, record, also=("ready", "verify"), **retire):
+    return dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel,
+                retire=dict({"node": DEA1, "api_url": API, "api_password": PASSWORD}, **retire),
+                progress={"path": str(record), "target": "3.6.2", "step": "upgrade", "also": list(also)})
+
+
+def _k(kato, *calls):
+    return [dict(call, argv=[kato] + call["argv"]) for call in calls]
+
+
+RETIRE_READS = (NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3))
+
+
+def test_retire_upgrade_ready_and_count_in_one_call(run_module, kato, sentinel, sleeps, tmp_path, api):
+    """The argv in order: the version and the status hint, the retirement's reads and kato node retire, the upgrade,
+    the version again, the wait; the API read before and after the retirement and after the upgrade."""
+    fake = api(MOVED)
+    record = tmp_path / "progress.json"
+    calls = (_upgrade_calls(kato)[:2] + _k(kato, *RETIRE_READS, RETIRE) + _upgrade_calls(kato)[2:]
+             + [{"argv": [kato] + READY, "out": "READY\n"}])
+    result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls)
+    assert not failed, result
+    assert result["changed"] is True and result["version_after"] == "3.6.2" and result["ready"] is True
+    assert result["retire"]["moved"] == [{"app": "api", "from": DEA1, "to": DEA3}, {"app": "web", "from": DEA1, "to": DEA3}]
+    assert result["retire"]["progress"]["done"] == ["retire"] and result["retire"]["duration"] >= 0
+    assert result["short"] == []
+    assert result["progress"]["done"] == ["retire", "upgrade", "ready", "verify"]
+    saved = json.loads(record.read_text())["steps"]
+    assert sorted(saved) == ["ready", "retire", "upgrade", "verify"]
+    assert [(i["app"], i["host"]) for i in saved["retire"]["instances"]] == [("api", DEA1), ("web", DEA1), ("web", DEA2)]
+    assert fake.requests() == LOGIN + READ + READ + READ
+    assert PASSWORD not in json.dumps(result) and TOKEN not in json.dumps(result)
+
+
+def test_retire_refused_for_capacity_changes_nothing(run_module, kato, sentinel, sleeps, tmp_path, api):
+    api(MOVED)
+    record = tmp_path / "progress.json"
+    args = _retire_args(kato, sentinel, record, dea_memory_mb={DEA2: 300, DEA3: 300})
+    calls = _upgrade_calls(kato)[:2] + _k(kato, NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3))
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert failed
+    assert result["cause"] == "capacity" and result["resumable"] is False
+    assert "refusing to retire DEA" in result["msg"] and "Nothing was changed" in result["msg"]
+    assert result["retire"]["unplaced"] and result["version_before"] == "3.4.2"
+    assert not record.exists()
+
+
+def test_retire_then_fewer_instances_fails_with_upgrade_and_ready_recorded(
+        run_module, kato, sentinel, sleeps, tmp_path, api):
+    short = {APPS_KEY: APPS, STATS_WEB: [stats(DEA1, DEA2), stats(DEA3, DEA2), stats(DEA2)],
+             STATS_API: [stats(DEA1), stats(DEA3), stats(DEA3)]}
+    api(short)
+    record = tmp_path / "progress.json"
+    calls = (_upgrade_calls(kato)[:2] + _k(kato, *RETIRE_READS, RETIRE) + _upgrade_calls(kato)[2:]
+             + [{"argv": [kato] + READY, "out": "READY\n"}])
+    result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls)
+    assert failed
+    assert result["cause"] == "instances_short" and result["resumable"] is False
+    assert result["short"] == ["web: 2 -> 1"] and "web: 2 -> 1" in result["msg"]
+    # a re-run resumes at the count (verify)
+    assert sorted(json.loads(record.read_text())["steps"]) == ["ready", "retire", "upgrade"]
+
+
+def test_retire_not_run_when_the_node_is_at_the_target(run_module, kato, sentinel, sleeps, tmp_path, api):
+    fake = api(MOVED)
+    record = tmp_path / "progress.json"
+    calls = _upgrade_calls(kato, "3.6.2") + [{"argv": [kato] + READY, "out": "READY\n"}]
+    result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls)
+    assert not failed, result
+    assert result["retire"] is None and fake.calls == []
+    assert result["progress"]["done"] == ["upgrade", "ready", "verify"]
+
+
+def test_retire_in_check_mode_predicts_the_placement(run_module, kato, sentinel, sleeps, tmp_path, api):
+    api(MOVED)
+    record = tmp_path / "progress.json"
+    calls = _upgrade_calls(kato, check=True) + _k(kato, *RETIRE_READS)
+    result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls, check=True)
+    assert not failed, result
+    assert result["changed"] is True and result["retire"]["moved"] == []
+    assert [p["to"] for p in result["retire"]["placed"]] == [DEA3, DEA3]
+    assert not record.exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"download_only": True, "cache_ip": "127.42.0.11"}, "retire is only for an upgrade"),
+    ({"update_kato": True}, "retire is only for an upgrade"),
+])
+def test_retire_only_with_an_upgrade(run_module, kato, sentinel, tmp_path, extra, message):
+    args = dict(_retire_args(kato, sentinel, tmp_path / "p.json"), **extra)
+    result, failed, dummy = run_module(kato_upgrade, args, [])
+    assert failed and message in result["msg"]
+
+
+def test_retire_wait_timeout_is_checked_before_anything_runs(run_module, kato, sentinel, tmp_path):
+    result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, tmp_path / "p.json", wait_timeout=0), [])
+    assert failed and "retire.wait_timeout=0 is invalid" in result["msg"]
