@@ -28,7 +28,7 @@ import time
 # (on the core), "node" steps once per node being upgraded, "all" steps on every node at once.
 STEPS = (
     ("preflight", "all", 30), ("prefetch", "all", 120), ("plan", "all", 1), ("lock", "cluster", 2),
-    ("maintenance on", "cluster", 5), ("backup", "cluster", 120), ("gates", "node", 10),
+    ("maintenance on", "cluster", 5), ("backup", "cluster", 120), ("gates", "node", 0),
     ("retire", "node", 60), ("upgrade", "node", 900), ("ready", "node", 120), ("verify", "node", 20),
     ("restart", "all", 180), ("maintenance off", "cluster", 5), ("report", "cluster", 2),
 )

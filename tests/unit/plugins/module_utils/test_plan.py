@@ -202,9 +202,10 @@ def test_estimate_lines_show_each_step_and_its_source():
     lines = _plan.estimate_lines(plan)
     assert lines[0].startswith("Plan: upgrade 1 of 1 node(s) to 3.6.2; estimated maintenance window ")
     assert "1. micro [base, dea] 3.4.2 -> 3.6.2; batch 1 (the core node, alone); 7 components; " \
-           "estimated 3:22" in lines
+           "estimated 3:12" in lines
     assert "     upgrade 0:10 (measured: 1.5 s x 7 components)" in lines
     assert "     verify 0:02 (measured: median of 1)" in lines
+    assert "     gates 0:00 (default)" in lines
     assert "Preflight: no finding." in lines
 
 
