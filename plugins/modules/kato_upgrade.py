@@ -928,15 +928,12 @@ def retire_first(module, client, api, upgrade, result):
     progress = module.params["progress"]
     if progress:
         try:
-            changed, record = _progress.record_done(progress["path"], progress["target"], "retire",
-                                                    data={"instances": retired["instances_before"]},
-                                                    check_mode=module.check_mode)
+            retired["progress"] = _progress.record_option(dict(progress, step="retire"), module.check_mode,
+                                                          data={"instances": retired["instances_before"]}, also=[])
         except OSError as exc:
             raise KatoError(f"{options['node']} is retired, but the progress record {progress['path']} cannot be "
                             f"written: {exc}; nothing was upgraded", cause="unknown", resumable=False,
                             retire=retired, version_before=result["version_before"]) from None
-        retired["progress"] = {"path": progress["path"], "step": "retire", "also": [], "changed": changed,
-                               "done": _progress.done_steps(record)}
     result["retire"] = retired
 
 
@@ -1105,12 +1102,13 @@ def check_instances(module, api, result):
 
 
 def record_partial(module, result):
-    """Before a failure after the upgrade: record the upgrade step and those of O(progress.also) that finished
-    (C(ready) when the node was ready), never C(verify)."""
+    """Before a failure after the upgrade (the wait, the count): record the upgrade step, and C(ready) of
+    O(progress.also) when the node was ready; nothing else of O(progress.also), never C(verify)."""
     progress = module.params["progress"]
     if not progress:
+        result["progress"] = None
         return
-    also = [step for step in progress["also"] if step != "verify" and (step != "ready" or result.get("ready"))]
+    also = [step for step in progress["also"] if step == "ready" and result.get("ready")]
     try:
         result["progress"] = _progress.record_option(progress, also=also)
     except OSError as exc:
@@ -1128,10 +1126,7 @@ def wait_ready(module, client, result):
     try:
         client.run("process", "ready", "-b", params["ready_timeout"], "all", what="kato process ready")
     except KatoError as exc:
-        try:
-            result["progress"] = _progress.record_option(params["progress"], also=[])
-        except OSError as record_exc:
-            module.warn(f"the upgrade step could not be recorded in {params['progress']['path']}: {record_exc}")
+        record_partial(module, result)
         exc.msg = (f"upgraded to {result['version_after']}, but the node's processes were not ready within "
                    f"ready_timeout={params['ready_timeout']} seconds: {' '.join((exc.stdout or exc.stderr).split())}; "
                    f"check them with kato process list and the logs in /s/logs, then re-run (the upgrade step is "

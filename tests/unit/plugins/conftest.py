@@ -48,7 +48,8 @@ _make_importable()
 from ansible.module_utils import basic  # noqa: E402  (after the sys.path set-up above)
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _kato  # noqa: E402
+from ansible_collections.stackato.cluster.plugins.module_utils import _ccapi, _kato  # noqa: E402
+from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import BASE_ROUTES, FakeAPI  # noqa: E402
 
 
 class EffectiveUid:
@@ -200,3 +201,14 @@ def _check_case(case, result, failed, warnings=()):
 def check_case():
     """The shared checker of the table-driven module tests."""
     return _check_case
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """api(routes) -> the FakeAPI the Cloud Controller client talks to (the base routes plus ``routes``): the tests
+    of _ccapi and of the modules that read the API."""
+    def _install(routes):
+        fake = FakeAPI({**BASE_ROUTES, **routes})
+        monkeypatch.setattr(_ccapi, "open_url", fake)
+        return fake
+    return _install

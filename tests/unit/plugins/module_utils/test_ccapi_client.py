@@ -11,17 +11,14 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _ccapi
 from ansible_collections.stackato.cluster.plugins.module_utils._ccapi import CloudControllerClient, CloudControllerError
 from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_fake import (
     API,
-    BASE_ROUTES,
     BASIC_CF,
     PASSWORD,
     TOKEN,
     TOKEN_ANSWER,
     UAA,
-    FakeAPI,
     Response,
     app,
     http_error,
@@ -30,23 +27,14 @@ from ansible_collections.stackato.cluster.tests.unit.plugins.module_utils.ccapi_
 )
 
 
-@pytest.fixture
-def fake(monkeypatch):
-    def _install(routes):
-        api = FakeAPI({**BASE_ROUTES, **routes})
-        monkeypatch.setattr(_ccapi, "open_url", api)
-        return api
-    return _install
-
-
 def client(**kwargs):
     args = dict(validate_certs=True, ca_path="/etc/stackato-sim/upstream-ca.pem", timeout=12.5)
     args.update(kwargs)
     return CloudControllerClient(None, API + "/", "admin", PASSWORD, **args)
 
 
-def test_token_then_paged_apps(fake):
-    api = fake({
+def test_token_then_paged_apps(api):
+    fake = api({
         ("GET", API + "/v2/apps"): page([app("g2", "worker", 512, 1, "STOPPED")], "/v2/apps?page=2&results-per-page=1"),
         ("GET", API + "/v2/apps?page=2&results-per-page=1"): page([app("g1", "web", 256, 2)]),
     })
@@ -55,13 +43,13 @@ def test_token_then_paged_apps(fake):
         {"guid": "g1", "name": "web", "memory_mb": 256, "instances": 2, "state": "STARTED"},
         {"guid": "g2", "name": "worker", "memory_mb": 512, "instances": 1, "state": "STOPPED"},
     ]
-    assert api.requests() == [
+    assert fake.requests() == [
         ("GET", API + "/v2/info"),
         ("POST", UAA + "/oauth/token"),
         ("GET", API + "/v2/apps"),
         ("GET", API + "/v2/apps?page=2&results-per-page=1"),
     ]
-    info, token, first, second = api.calls
+    info, token, first, second = fake.calls
     assert "Authorization" not in info["headers"]
     assert token["headers"]["Authorization"] == BASIC_CF
     assert token["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
@@ -69,24 +57,24 @@ def test_token_then_paged_apps(fake):
     for call in (first, second):
         assert call["headers"]["Authorization"] == f"bearer {TOKEN}"
         assert call["data"] is None
-    for call in api.calls:
+    for call in fake.calls:
         assert call["kwargs"]["validate_certs"] is True
         assert call["kwargs"]["ca_path"] == "/etc/stackato-sim/upstream-ca.pem"
         assert call["kwargs"]["timeout"] == 12.5
 
 
-def test_authorization_endpoint_when_no_token_endpoint(fake):
-    api = fake({
+def test_authorization_endpoint_when_no_token_endpoint(api):
+    fake = api({
         ("GET", API + "/v2/info"): {"authorization_endpoint": API + "/aok/"},
         ("POST", API + "/aok/oauth/token"): TOKEN_ANSWER,
         ("GET", API + "/v2/apps"): page([]),
     })
     assert client().apps() == []
-    assert api.requests()[1] == ("POST", API + "/aok/oauth/token")
+    assert fake.requests()[1] == ("POST", API + "/aok/oauth/token")
 
 
-def test_instances_of_started_apps_only(fake):
-    api = fake({
+def test_instances_of_started_apps_only(api):
+    fake = api({
         ("GET", API + "/v2/apps"): page([app("g1", "web", 256, 3), app("g2", "worker", 512, 1, "STOPPED"),
                                          app("g3", "api", 640, 1)]),
         ("GET", API + "/v2/apps/g1/stats"): stats(("RUNNING", "127.42.0.13"), ("STARTING", "127.42.0.14"), ("DOWN", None)),
@@ -99,19 +87,19 @@ def test_instances_of_started_apps_only(fake):
         {"app": "web", "guid": "g1", "index": 1, "memory_mb": 256, "host": "127.42.0.14", "state": "STARTING"},
         {"app": "web", "guid": "g1", "index": 2, "memory_mb": 256, "host": None, "state": "DOWN"},
     ]
-    assert ("GET", API + "/v2/apps/g2/stats") not in api.requests()
-    assert api.requests().count(("POST", UAA + "/oauth/token")) == 1
+    assert ("GET", API + "/v2/apps/g2/stats") not in fake.requests()
+    assert fake.requests().count(("POST", UAA + "/oauth/token")) == 1
 
 
-def test_instances_of_given_apps_do_not_list_again(fake):
-    api = fake({("GET", API + "/v2/apps/g1/stats"): stats(("RUNNING", "127.42.0.13"))})
+def test_instances_of_given_apps_do_not_list_again(api):
+    fake = api({("GET", API + "/v2/apps/g1/stats"): stats(("RUNNING", "127.42.0.13"))})
     apps = [{"guid": "g1", "name": "web", "memory_mb": 128, "instances": 1, "state": "STARTED"}]
     assert client().instances(apps)[0]["memory_mb"] == 128
-    assert ("GET", API + "/v2/apps") not in api.requests()
+    assert ("GET", API + "/v2/apps") not in fake.requests()
 
 
-def test_unstaged_app_counts_no_instances_with_a_warning(fake):
-    fake({
+def test_unstaged_app_counts_no_instances_with_a_warning(api):
+    api({
         ("GET", API + "/v2/apps"): page([app("g1", "web")]),
         ("GET", API + "/v2/apps/g1/stats"): http_error(API + "/v2/apps/g1/stats", 400,
                                                        {"code": 170002, "description": "App has not finished staging"}),
@@ -121,27 +109,27 @@ def test_unstaged_app_counts_no_instances_with_a_warning(fake):
     assert "not finished staging" in cc.warnings[0]
 
 
-def test_expired_token_is_renewed_once(fake):
+def test_expired_token_is_renewed_once(api):
     url = API + "/v2/apps"
-    api = fake({("GET", url): [http_error(url, 401, {"error": "invalid_token"}), page([])]})
+    fake = api({("GET", url): [http_error(url, 401, {"error": "invalid_token"}), page([])]})
     assert client().apps() == []
-    assert api.requests().count(("POST", UAA + "/oauth/token")) == 2
+    assert fake.requests().count(("POST", UAA + "/oauth/token")) == 2
 
 
-def test_next_url_to_another_host_is_not_followed(fake):
-    api = fake({("GET", API + "/v2/apps"): page([], "https://127.42.0.99/v2/apps?page=2")})
+def test_next_url_to_another_host_is_not_followed(api):
+    fake = api({("GET", API + "/v2/apps"): page([], "https://127.42.0.99/v2/apps?page=2")})
     with pytest.raises(CloudControllerError) as exc_info:
         client().apps()
     assert "not following it" in exc_info.value.msg
-    assert ("GET", "https://127.42.0.99/v2/apps?page=2") not in api.requests()
+    assert ("GET", "https://127.42.0.99/v2/apps?page=2") not in fake.requests()
 
 
-def test_plain_http_token_endpoint_refused_for_https_api(fake):
-    api = fake({("GET", API + "/v2/info"): {"token_endpoint": "http://127.42.0.11/aok"}})
+def test_plain_http_token_endpoint_refused_for_https_api(api):
+    fake = api({("GET", API + "/v2/info"): {"token_endpoint": "http://127.42.0.11/aok"}})
     with pytest.raises(CloudControllerError) as exc_info:
         client().apps()
     assert "not HTTPS" in exc_info.value.msg
-    assert all(call["method"] != "POST" for call in api.calls)
+    assert all(call["method"] != "POST" for call in fake.calls)
 
 
 @pytest.mark.parametrize("error, parts, status", [
@@ -157,8 +145,8 @@ def test_plain_http_token_endpoint_refused_for_https_api(fake):
      ["POST " + UAA + "/oauth/token", "Connection refused", "check stackato_api_url"], None),
     (http_error(UAA + "/oauth/token", 503, b"upstream down"), ["HTTP 503", "upstream down", "kato status"], 503),
 ])
-def test_token_failures_name_url_status_and_fix(fake, error, parts, status):
-    fake({("POST", UAA + "/oauth/token"): error})
+def test_token_failures_name_url_status_and_fix(api, error, parts, status):
+    api({("POST", UAA + "/oauth/token"): error})
     with pytest.raises(CloudControllerError) as exc_info:
         client().apps()
     exc = exc_info.value
@@ -173,9 +161,9 @@ def test_token_failures_name_url_status_and_fix(fake, error, parts, status):
     (404, "check stackato_api_url"),
     (500, "kato status"),
 ])
-def test_read_failures_never_show_the_token(fake, status, part):
+def test_read_failures_never_show_the_token(api, status, part):
     url = API + "/v2/apps"
-    fake({("GET", url): http_error(url, status, {"description": f"echo {TOKEN}"})})
+    api({("GET", url): http_error(url, status, {"description": f"echo {TOKEN}"})})
     with pytest.raises(CloudControllerError) as exc_info:
         client().apps()
     exc = exc_info.value
@@ -183,15 +171,15 @@ def test_read_failures_never_show_the_token(fake, status, part):
     assert TOKEN not in exc.msg and exc.status == status
 
 
-def test_info_tls_failure(fake):
-    fake({("GET", API + "/v2/info"): URLError(ssl.SSLError("CERTIFICATE_VERIFY_FAILED"))})
+def test_info_tls_failure(api):
+    api({("GET", API + "/v2/info"): URLError(ssl.SSLError("CERTIFICATE_VERIFY_FAILED"))})
     with pytest.raises(CloudControllerError) as exc_info:
         client().apps()
     assert "GET " + API + "/v2/info" in exc_info.value.msg and "stackato_api_ca_path" in exc_info.value.msg
 
 
-def test_not_json_names_the_url(fake):
-    fake({("GET", API + "/v2/info"): Response(b"<html>welcome</html>")})
+def test_not_json_names_the_url(api):
+    api({("GET", API + "/v2/info"): Response(b"<html>welcome</html>")})
     with pytest.raises(CloudControllerError) as exc_info:
         client().apps()
     assert "not JSON" in exc_info.value.msg and exc_info.value.status == 200
