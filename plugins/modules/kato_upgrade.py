@@ -327,6 +327,8 @@ status:
   description:
     - The upgrade status hint after the task (C(kato node upgrade --status --json)), or before it in check mode.
     - Only the keys kato printed in the known form; V({}) when kato refused the option or printed another form.
+    - V({}) too after kato ran to upgrade the node to O(version) (neither O(update_kato) nor O(download_only)), as the
+      hint is not read again then; the version the node reached is RV(version_after), read with C(kato node version).
   returned: success
   type: dict
   sample: {"node": "127.42.0.11", "version": "3.6.2", "available": "3.6.2", "state": "done", "step": null, "cached": true}
@@ -887,6 +889,8 @@ def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
             changed=upgrade.recovered or result["version_before"] != current, version_before=result["version_before"],
             version_after=current, recovered=upgrade.recovered, attempts=upgrade.attempts, stdout_lines_tail=upgrade.tail,
             cause="target_not_reached", resumable=False)
+    if stale and params["version"]:
+        return {}   # the version reached is version_after (kato node version): the hint is not read again
     return upgrade.status() if stale else status
 
 
