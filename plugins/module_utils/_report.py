@@ -53,7 +53,7 @@ FILE_STEPS = {
     ("node_upgrade", "stop_roles.yml"): "upgrade", ("node_upgrade", "upgrade.yml"): "upgrade",
     ("node_upgrade", "retire_unchecked.yml"): "retire",
     ("node_upgrade", "ready.yml"): "ready", ("node_upgrade", "verify.yml"): "verify",
-    ("node_upgrade", "verify_apps.yml"): "verify",
+    ("node_upgrade", "report.yml"): "verify", ("node_upgrade", "verify_apps.yml"): "verify",
     ("node_upgrade", "failure.yml"): "failure", ("post_upgrade", "restart.yml"): "restart",
     ("post_upgrade", "restart_wave.yml"): "restart",
     ("post_upgrade", "verify.yml"): "verify", ("post_upgrade", "report.yml"): "report",
