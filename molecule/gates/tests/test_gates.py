@@ -19,6 +19,12 @@ def test_waves_check_every_node_before_the_first_wave(waves):
         assert f"Maintenance mode is off, so {host} is not upgraded" in waves["stdout"], host
 
 
+def test_the_cause_is_the_gates(node, waves):
+    """The failure policy's lines name the gates as the cause, not `unknown`."""
+    assert "Cause: gates." in node["stdout"]
+    assert "Cause: gates." in waves["stdout"]
+
+
 def test_nothing_changed():
     evts = journal.events()
     assert journal.of(evts, "upgrade_start") == []
