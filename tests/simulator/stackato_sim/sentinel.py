@@ -630,7 +630,12 @@ def run_step(version: str, comp: releases.Component, step: str, n: int, total: i
             os._exit(137)       # dies abruptly: no clean-up, kato stays missing
         time.sleep(nodeconf.scaled(KATO_PAUSE_S))
         _reinstall_entry_scripts()
-    if procs:
+    if procs and fire("process_fatal", lambda f: f.get("component") == comp.name
+                      and f.get("version", version) == version):
+        # the step ends, but its processes do not come back up (FATAL) until something starts them
+        processes.fail(procs)
+        journal.emit("process_fatal", step=step, component=comp.name, processes=procs)
+    elif procs:
         processes.start(procs)
     journal.emit("upgrade_step", step=step, component=comp.name, version=version, phase="end")
 

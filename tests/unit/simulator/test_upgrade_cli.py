@@ -395,6 +395,23 @@ def test_component_fail_then_rerun(cluster):
     assert starts.count("3.6.0/router2g") == 2 and starts.count("3.6.0/aok") == 1
 
 
+def test_process_fatal_then_kato_start(cluster):
+    """process_fatal: the upgrade finishes, the component's processes stay FATAL (not ready) until kato start."""
+    c = cluster(core={**CORE, "faults": {"process_fatal": {"component": "router2g", "version": "3.6.2"}}})
+    core = c.node("core")
+    ok(upgrade(core))
+    assert core.state()["version"] == "3.6.2"
+    assert core.state()["processes"]["router2g"]["state"] == "FATAL"
+    assert [e["step"] for e in c.journal("process_fatal", node=core.ip)] == ["3.6.2/router2g"]
+    r = core.kato("process", "ready", "-b", "1", "all")
+    assert r.returncode == 1 and "router2g" in r.stdout + r.stderr
+    ok(core.kato("start"))
+    ok(core.kato("process", "ready", "-b", "30", "all"))
+    # fired once: a second run does not fail it again
+    ok(upgrade(core, "--force"))
+    assert len(c.journal("process_fatal", node=core.ip)) == 1
+
+
 def test_node_dies_then_cluster_resume(cluster):
     c = cluster(dea("dea1", faults={"node_dies": {"at_component": "dea_ng"}}), dea("dea2"))
     core, dea1, dea2 = c.node("core"), c.node("dea1"), c.node("dea2")
