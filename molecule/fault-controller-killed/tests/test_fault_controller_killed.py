@@ -33,6 +33,7 @@ def iso(ts):
 def test_first_run_killed_inside_the_window_during_dea2s_upgrade(first, evts):
     assert first["rc"] == -9, first["stdout"][-2000:]
     assert first["event"]["node"] == ip_of("dea2") and first["event"]["event"] == "upgrade_step"
+    assert first["event"]["step"] == "3.6.0/stackato-base"
     assert "PLAY RECAP" not in first["stdout"], "the run was not killed: it ended"
     on = journal.maintenance_sets(evts)[0]
     assert journal.is_on(on) and on["ts"] < first["event"]["ts"]
