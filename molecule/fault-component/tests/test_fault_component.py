@@ -1,7 +1,5 @@
 """fault-component: a component's upgrade fails on dea2; the run stops safely, back in service,
 says to fix the cause first; the re-run resumes at dea2's upgrade step and finishes."""
-import json
-
 import fault_checks
 import journal
 
@@ -12,17 +10,13 @@ evts = journal.events_fixture()
 
 
 def test_first_run_stops_at_dea2_back_in_service(first):
-    out = first["stdout"]
-    assert first["rc"] != 0
-    assert "FAILED: the upgrade stopped at dea2, step upgrade" in out, out[-3000:]
-    assert "component fence failed to upgrade" in out
-    assert "Cause: component." in out
-    assert "Cluster BACK IN SERVICE: maintenance mode is OFF" in out
-    assert "Next: fix the cause first" in out and "re-run to resume" not in out
+    fault_checks.assert_stopped_back_in_service(first, "dea2", "upgrade", "component", "Next: fix the cause first")
+    assert "component fence failed to upgrade" in first["stdout"]
+    assert "re-run to resume" not in first["stdout"]
 
 
 def test_failure_recorded_on_the_node_and_on_the_controller(first):
-    summary = json.loads((journal.CLUSTER_DIR / "upgrade-progress-first.json").read_text())
+    summary = fault_checks.summary("upgrade-progress-first.json")
     assert summary["result"] == "failed"
     dea2 = summary["nodes"]["dea2"]
     assert dea2["failed"]["step"] == "upgrade" and dea2["failed"]["cause"] == "component"
@@ -46,7 +40,7 @@ def test_rerun_resumes_at_dea2_and_finishes(second, evts):
     fault_checks.assert_every_node_at_target()
     # dea2 was retired once (by the first run): the re-run did not retire it again
     assert len([e for e in journal.of(evts, "dea_retired") if e["dea"] == fault_checks.node_ip("dea2")]) == 1
-    summary = json.loads((journal.CLUSTER_DIR / "upgrade-progress.json").read_text())
+    summary = fault_checks.summary()
     assert summary["result"] == "ok"
     assert all(set(n["steps"]) >= {"upgrade", "ready", "verify", "restart"} for n in summary["nodes"].values())
 

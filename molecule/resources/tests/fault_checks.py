@@ -41,6 +41,16 @@ def assert_every_node_at_target() -> None:
         assert host.file("/home/stackato/bin/kato").exists
 
 
+def assert_stopped_back_in_service(run: dict, node: str, step: str, cause: str, next_step: str) -> None:
+    """The run failed at the node's step for that cause, returned the cluster to service and names the next step."""
+    out = run["stdout"]
+    assert run["rc"] != 0
+    assert f"FAILED: the upgrade stopped at {node}, step {step}" in out, out[-3000:]
+    assert f"Cause: {cause}." in out
+    assert "Cluster BACK IN SERVICE: maintenance mode is OFF" in out
+    assert next_step in out
+
+
 def assert_lock_released() -> None:
     assert not journal.host(journal.core_name()).file(LOCK).exists
 
