@@ -121,6 +121,7 @@ class TLSServer(ThreadingHTTPServer):
     """Handshake in the request thread, so a client that connects and says nothing (a TCP
     reachability probe) cannot block the accept loop."""
     daemon_threads = True
+    request_queue_size = 128  # a real server's backlog, not socketserver's 5: many nodes probe at once
 
     def __init__(self, addr, handler, context: ssl.SSLContext):
         self.context = context
@@ -144,6 +145,7 @@ class TLSServer(ThreadingHTTPServer):
 
 class PlainServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128
 
 
 def make_servers(listen: str, http_port: int, https_port: int | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import socket
 import threading
+import time
 
 import pytest
 
@@ -168,3 +169,35 @@ def test_parse_endpoint(text, parsed):
 def test_bad_proxy_never_echoes_credentials(run_module, url):
     result, failed, dummy = run_module(uri, {"endpoints": ["a.test:1"], "proxy": url})
     assert failed and "secret" not in result["msg"]
+
+
+def test_endpoints_that_do_not_answer_cost_one_timeout_not_one_each(run_module, resolver):
+    """A proxy on 127.0.0.1 that accepts and never answers: every CONNECT times out, at the same time."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held = []
+
+    def hold():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+    endpoints = [f"e{i}.test:443" for i in range(6)]
+    try:
+        started = time.monotonic()
+        result, failed, dummy = run_module(uri, {"endpoints": endpoints, "proxy": f"http://127.0.0.1:{listener.getsockname()[1]}",
+                                                 "timeout": 0.5})
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert not failed
+    assert [r["host"] for r in result["results"]] == [f"e{i}.test" for i in range(6)], "the order given"
+    assert [r["error"] for r in result["results"]] == ["timed out"] * 6
+    assert result["unreachable_endpoints"] == endpoints
+    assert elapsed < 6 * 0.5 / 2, f"{elapsed:.2f} s: checked one after the other"
