@@ -18,12 +18,22 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.stackato.cluster.plugins.filter import inputs as inputs_filter
+from ansible_collections.stackato.cluster.plugins.filter import preload as preload_filter
 from ansible_collections.stackato.cluster.plugins.filter import rules as rules_filter
 
 REPO = Path(__file__).resolve().parents[4]
 FILTERS = rules_filter.FilterModule().filters()
 GB = 1073741824
 MB = 1048576
+
+
+def test_preload_loads_every_jinja_and_lookup_plugin_of_the_collection():
+    """A plugin file added later must be preloaded too, or each worker compiles it again."""
+    assert preload_filter.preload({"a": 1}) == {"a": 1}
+    files = {f"{kind}.{p.stem}" for kind in ("filter", "test", "lookup")
+             for p in (REPO / "plugins" / kind).glob("*.py") if p.stem not in ("__init__", "preload")}
+    loaded = {module.__name__.split(".plugins.", 1)[1] for module in preload_filter.LOADED}
+    assert loaded == files
 
 
 def call(name, *args, **kwargs):
@@ -34,7 +44,7 @@ def test_every_filter_is_documented_once():
     assert set(FILTERS) == {"preflight_node_findings", "preflight_cluster_findings", "preflight_summary",
                             "preflight_upstream_batches", "dea_capacity_findings", "dea_nodes", "instance_counts", "instance_shortfall",
                             "version_compare", "cache_ip"}
-    every = dict(FILTERS, **inputs_filter.FilterModule().filters())
+    every = dict(FILTERS, **inputs_filter.FilterModule().filters(), **preload_filter.FilterModule().filters())
     assert not set(FILTERS) & set(inputs_filter.FilterModule().filters())
     docs = {p.stem for p in (REPO / "plugins" / "filter").glob("*.yml")}
     assert docs == set(every)
