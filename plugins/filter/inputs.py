@@ -24,6 +24,30 @@ def input_findings(facts):
         raise AnsibleFilterError(f"stackato.cluster.input_findings: {exc}") from exc
 
 
+def cache_node(facts):
+    """The inventory name of the cache node, or "" when the input names no single host (_inputs.cache_node)."""
+    try:
+        return _inputs.cache_node(facts)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.cache_node: {exc}") from exc
+
+
+def proxy_problems(settings):
+    """One message per proxy setting that is not a proxy URL (_inputs.proxy_setting_problems), credentials masked."""
+    try:
+        return _inputs.proxy_setting_problems(settings)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.proxy_problems: {exc}") from exc
+
+
+def proxy_environment(http_proxy, https_proxy="", no_proxy="", node_addresses=()):
+    """The proxy environment of the upgrade's downloads (_inputs.proxy_environment)."""
+    try:
+        return _inputs.proxy_environment(http_proxy, https_proxy, no_proxy, node_addresses)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.proxy_environment: {exc}") from exc
+
+
 def upgrade_plan(groups, versions, target, backup=True, restart=True):
     try:
         return _plan.upgrade_plan(groups, versions, target, backup, restart)
@@ -62,5 +86,6 @@ class FilterModule:
     """The stackato.cluster input rules and upgrade plan."""
 
     def filters(self):
-        return {"input_findings": input_findings, "upgrade_plan": upgrade_plan,
+        return {"input_findings": input_findings, "cache_node": cache_node, "proxy_problems": proxy_problems, "proxy_environment": proxy_environment,
+                "upgrade_plan": upgrade_plan,
                 "upgrade_plan_estimate": upgrade_plan_estimate, "upgrade_waves": upgrade_waves}

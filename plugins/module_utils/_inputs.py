@@ -57,6 +57,8 @@ NUMBERS = collections.OrderedDict((
 ))
 PROXIES = ("stackato_http_proxy", "stackato_https_proxy", "upgrade_proxy_http_proxy", "upgrade_proxy_https_proxy")
 CHECKED_VARIABLES = ("stackato_target_version", "preflight_known_releases", "stackato_cache_ip") + PROXIES + tuple(NUMBERS)
+# Read with them, checked by no rule: the upgrade_cache role's own setting, which cache_node defers to.
+READ_VARIABLES = CHECKED_VARIABLES + ("upgrade_cache_ip",)
 
 # The groups the upgrade plays. The core node is only in [core]; a data-services node holds no
 # controller, router or DEA role (its play runs in parallel, the others one node at a time).
@@ -123,6 +125,45 @@ def proxy_problem(url):
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         return "it has a path after the host and port"
     return None
+
+
+def proxy_setting_problems(settings):
+    """One message per proxy setting that is not a proxy URL: ``settings`` maps a name to its value.
+
+    The values are masked (``mask_url``), so a message can be printed without hiding the task.
+    """
+    messages = []
+    for name, value in _mapping(settings).items():
+        problem = proxy_problem(value if value is not None else "")
+        if problem:
+            messages.append(f"{name} is {mask_url(value)!r}: {problem}. Fix: set it to a URL like "
+                            f"http://proxy.example.com:3128 (http or https, the host, the port; user:password@ before "
+                            f"the host if the proxy needs it), or to \"\" for no proxy.")
+    return messages
+
+
+def proxy_environment(http_proxy="", https_proxy="", no_proxy="", node_addresses=()):
+    """The environment of the upgrade's downloads: ``http_proxy``, ``https_proxy`` and ``no_proxy``.
+
+    ``https_proxy`` falls back to ``http_proxy``; ``no_proxy`` is the given list (comma separated)
+    followed by ``node_addresses`` (the cluster's own nodes, never reached through the proxy), each
+    once, in order. Empty when no proxy is set: no variable is exported then.
+    """
+    http_proxy = str(http_proxy or "").strip()
+    https_proxy = str(https_proxy or "").strip() or http_proxy
+    env = {}
+    if http_proxy:
+        env["http_proxy"] = http_proxy
+    if https_proxy:
+        env["https_proxy"] = https_proxy
+    if not env:
+        return env
+    hosts = [h.strip() for h in str(no_proxy or "").split(",")]
+    hosts += [str(a).strip() for a in node_addresses or () if a is not None]
+    unique = list(dict.fromkeys(h for h in hosts if h))
+    if unique:
+        env["no_proxy"] = ",".join(unique)
+    return env
 
 
 def number_problem(value, kind, minimum):
@@ -277,15 +318,43 @@ RULES = collections.OrderedDict((
 
 
 def facts_from_hostvars(groups, hostvars, hosts):
-    """The rules' input from Ansible's ``groups`` and ``hostvars``, reading only :data:`CHECKED_VARIABLES`."""
+    """The rules' input from Ansible's ``groups`` and ``hostvars``, reading only :data:`READ_VARIABLES`."""
     result = {}
     for host in hosts or []:
         variables = hostvars[host]
         result[str(host)] = {
             "ip": variables["stackato_node_ip"] if "stackato_node_ip" in variables else "",
-            "vars": {name: variables[name] for name in CHECKED_VARIABLES if name in variables},
+            "vars": {name: variables[name] for name in READ_VARIABLES if name in variables},
         }
     return {"groups": {str(g): list(members or []) for g, members in _mapping(groups).items()}, "hosts": result}
+
+
+def cache_node(facts):
+    """The inventory name of the cache node, or "" when the input does not name exactly one host.
+
+    The cache node is the host whose ``stackato_node_ip`` is ``stackato_cache_ip`` (set alike on
+    every host), else the core node (the default of ``stackato_cache_ip``). "" when the hosts set
+    ``stackato_cache_ip`` differently, some set it and some do not, or no single host has the address,
+    or the inventory sets the upgrade_cache role's ``upgrade_cache_ip`` itself: a caller then decides
+    on every host, as the upgrade_cache role does.
+    """
+    facts = _mapping(facts)
+    if "hostvars" in facts:
+        facts = facts_from_hostvars(facts.get("groups"), facts["hostvars"], facts.get("hosts"))
+    hosts = _mapping(facts.get("hosts"))
+    if _values(hosts, "upgrade_cache_ip"):
+        return ""
+    values = _values(hosts, "stackato_cache_ip")
+    if len(values) > 1 or (values and len(values[0][1]) != len(hosts)):
+        return ""
+    ip = str(values[0][0]).strip() if values else ""
+    if not ip:
+        core = [str(h) for h in _mapping(facts.get("groups")).get("core") or []]
+        if len(core) != 1 or core[0] not in hosts or not str(_mapping(hosts[core[0]]).get("ip") or ""):
+            return ""
+        ip = str(hosts[core[0]]["ip"]).strip()
+    matches = [str(host) for host, node in hosts.items() if str(_mapping(node).get("ip") or "").strip() == ip]
+    return matches[0] if len(matches) == 1 else ""
 
 
 def input_findings(facts):

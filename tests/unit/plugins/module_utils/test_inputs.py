@@ -173,3 +173,78 @@ def test_from_hostvars_reads_only_the_checked_variables():
                                        "hostvars": hostvars, "hosts": ["core", "dea1"]})
     assert messages == ["node_upgrade_retries is -1 on dea1: negative. Fix: set it to a whole number of retries of at least 0 "
                         "(default 3), or remove it to use the default."]
+
+
+@pytest.mark.parametrize("settings, messages", [
+    ({"stackato_http_proxy": "http://proxy:3128", "stackato_https_proxy": ""}, []),
+    ({"stackato_http_proxy": None}, []),
+    ({"stackato_http_proxy": "proxy:3128"},
+     ["stackato_http_proxy is 'proxy:3128': its scheme is 'proxy', not http or https. Fix: set it to a URL like "
+      "http://proxy.example.com:3128 (http or https, the host, the port; user:password@ before the host if the proxy "
+      "needs it), or to \"\" for no proxy."]),
+    ({"a": "http://bob:s3cret@proxy/path", "b": "http://proxy"},
+     ["a is 'http://***@proxy/path': it names no port (e.g. :3128 or :8080). Fix: set it to a URL like "
+      "http://proxy.example.com:3128 (http or https, the host, the port; user:password@ before the host if the proxy "
+      "needs it), or to \"\" for no proxy.",
+      "b is 'http://proxy': it names no port (e.g. :3128 or :8080). Fix: set it to a URL like "
+      "http://proxy.example.com:3128 (http or https, the host, the port; user:password@ before the host if the proxy "
+      "needs it), or to \"\" for no proxy."]),
+])
+def test_proxy_setting_problems(settings, messages):
+    assert _inputs.proxy_setting_problems(settings) == messages
+
+
+@pytest.mark.parametrize("args, env", [
+    (("", "", "localhost", ["127.0.0.11"]), {}),
+    (("http://p:3128", "", "", []), {"http_proxy": "http://p:3128", "https_proxy": "http://p:3128"}),
+    (("", "https://p:8443", "", ["127.0.0.11"]), {"https_proxy": "https://p:8443", "no_proxy": "127.0.0.11"}),
+    (("http://p:3128", "https://q:8443", " localhost, ,127.0.0.0/8 ", ["127.0.0.11", "127.0.0.12", "localhost", None, ""]),
+     {"http_proxy": "http://p:3128", "https_proxy": "https://q:8443", "no_proxy": "localhost,127.0.0.0/8,127.0.0.11,127.0.0.12"}),
+    ((" http://p:3128 ", None, None, None), {"http_proxy": "http://p:3128", "https_proxy": "http://p:3128"}),
+])
+def test_proxy_environment(args, env):
+    assert _inputs.proxy_environment(*args) == env
+
+
+def test_proxy_filters_wrap_the_rules():
+    filters = FilterModule().filters()
+    assert filters["proxy_problems"]({"x": "ftp://p:21"}) == _inputs.proxy_setting_problems({"x": "ftp://p:21"})
+    assert filters["proxy_environment"]("http://p:3128", "", "h", ["127.0.0.2"]) == {
+        "http_proxy": "http://p:3128", "https_proxy": "http://p:3128", "no_proxy": "h,127.0.0.2"}
+
+
+def _without_ip(host):
+    facts = cluster()
+    facts["hosts"][host]["ip"] = ""
+    return facts
+
+
+def _twice(ip):
+    facts = cluster(every={"stackato_cache_ip": ip})
+    facts["hosts"]["data1"]["ip"] = ip
+    return facts
+
+
+@pytest.mark.parametrize("facts, node", [
+    (cluster(), "core"),
+    (cluster(every={"stackato_cache_ip": ""}), "core"),
+    (cluster(every={"stackato_cache_ip": "127.0.0.31"}), "data1"),
+    (cluster(every={"stackato_cache_ip": " 127.0.0.31 "}), "data1"),
+    (cluster(every={"stackato_cache_ip": "127.0.0.99"}), ""),  # no host has it (the input rule says so)
+    (cluster(dea1={"stackato_cache_ip": "127.0.0.31"}), ""),  # set on one host only
+    (cluster(dea1={"stackato_cache_ip": "127.0.0.31"}, dea2={"stackato_cache_ip": "127.0.0.11"}), ""),
+    (_twice("127.0.0.21"), ""),  # two hosts with the address
+    (_without_ip("core"), ""),  # the default, but the core has no address
+    (cluster(_groups(core=["core", "router2"])), ""),  # not one core node
+    (cluster(every={"upgrade_cache_ip": "127.0.0.31"}), ""),  # the role's own setting wins: decided per host
+])
+def test_cache_node(facts, node):
+    assert _inputs.cache_node(facts) == node
+
+
+def test_cache_node_from_hostvars():
+    hostvars = {"core": {"stackato_node_ip": "127.0.0.11"}, "data1": {"stackato_node_ip": "127.0.0.31",
+                                                                      "stackato_cache_ip": "127.0.0.31"}}
+    hostvars["core"]["stackato_cache_ip"] = "127.0.0.31"
+    facts = {"groups": {"core": ["core"], "stackato": ["core", "data1"]}, "hostvars": hostvars, "hosts": ["core", "data1"]}
+    assert FilterModule().filters()["cache_node"](facts) == "data1"
