@@ -41,6 +41,7 @@ NUMBERS = collections.OrderedDict((
     ("preflight_min_free_memory_mb", ("number", 0, "MB", 512)),
     ("preflight_min_free_memory_core_mb", ("number", 0, "MB", 1024)),
     ("preflight_upstream_timeout", ("int", 1, "seconds", 5)),
+    ("preflight_run_lock_timeout", ("int", 0, "seconds", 1800)),
     ("preflight_min_routers", ("int", 0, "routers", 2)),
     ("preflight_min_deas", ("int", 0, "DEAs", 2)),
     ("preflight_min_app_instances", ("int", 0, "instances", 2)),

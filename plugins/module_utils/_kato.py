@@ -14,12 +14,15 @@ kato prints (``WARNING:`` lines, trailing whitespace) and turns every failure in
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import json
 import os
 import re
 import shlex
+import signal
 import threading
+import time
 
 KATO_DEFAULT_PATH = "/home/stackato/bin/kato"
 
@@ -61,6 +64,65 @@ class KatoError(Exception):
         result = {"msg": self.msg, "cmd": self.cmd, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
         result.update(self.extra)
         return result
+
+
+# The file kato_upgrade holds (an exclusive flock) while it runs on a node; kato_info waits on it.
+RUN_LOCK = "~/.stackato-cluster/kato-upgrade.lock"
+
+
+class _LockWaitOver(Exception):
+    """The wait for a lock reached its time limit."""
+
+
+def block_on_lock(fd, seconds, operation=fcntl.LOCK_EX):
+    """Block on a flock of ``fd`` (``operation``: LOCK_EX or LOCK_SH) for at most ``seconds`` (an interval
+    timer interrupts the blocking call: no polling). True when the lock was taken."""
+    if seconds <= 0:
+        return False
+
+    def over(signum, frame):
+        raise _LockWaitOver()
+
+    previous = signal.signal(signal.SIGALRM, over)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            fcntl.flock(fd, operation)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _LockWaitOver:
+        return False
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return True
+
+
+def wait_for_run_lock(path, seconds):
+    """Wait for another run's hold of the run lock at ``path`` to end, at most ``seconds``.
+
+    Reads only: a missing file means no run ever held it, and nothing is created. Returns
+    ``(held, waited)``: whether a run still holds it (after ``seconds``; 0: not waited for) and the
+    seconds waited. A shared lock is taken to wait and released at once.
+    """
+    try:
+        fd = os.open(os.path.expanduser(path), os.O_RDONLY)
+    except FileNotFoundError:
+        return False, 0.0
+    except OSError as exc:
+        raise KatoError(f"cannot open the run lock {path}: {exc}; set run_lock to the file kato_upgrade uses, "
+                        f"or to \"\" not to look at it") from None
+    started = time.monotonic()
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False, 0.0
+        except BlockingIOError:
+            pass
+        if not block_on_lock(fd, seconds, fcntl.LOCK_SH):
+            return True, round(time.monotonic() - started, 3) if seconds > 0 else 0.0
+        return False, round(time.monotonic() - started, 3)
+    finally:
+        os.close(fd)
 
 
 def fail_from_error(module, exc, **result):

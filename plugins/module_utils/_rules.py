@@ -520,6 +520,11 @@ def rule_kato(facts, settings):
     kato = _kato(facts)
     if kato.get("version"):
         return []
+    if kato.get("cause") == "busy":
+        return [finding("kato", "fail", _node(facts),
+                        f"{_label(facts)}: an upgrade run is still going on there ({kato.get('msg')}). Fix: let it end "
+                        f"(kato node upgrade --status on the node shows it), then run again: the run resumes where the "
+                        f"nodes stand.")]
     return [finding("kato", "fail", _node(facts),
                     f"{_label(facts)}: kato cannot be read ({kato.get('msg') or 'no version in its answer'}). Fix: check "
                     f"/home/stackato/bin/kato runs as the stackato user; if it went missing in an earlier upgrade, recover it "

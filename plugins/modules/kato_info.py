@@ -41,6 +41,24 @@ options:
     elements: str
     choices: [all, version, processes, maintenance_mode, dea_memory, patches, upgrade, nodes]
     default: [all]
+  run_lock:
+    description:
+      - The file M(stackato.cluster.kato_upgrade) holds on this node while it runs (its O(stackato.cluster.kato_upgrade#module:run_lock)).
+        An upgrade whose controller was lost goes on holding it until its kato ends, and the node's kato may be
+        missing while it replaces it.
+      - Before kato is called, the module looks whether another run holds it (a shared C(flock), taken and released
+        at once); it never creates the file. An empty string does not look.
+    type: path
+    default: ~/.stackato-cluster/kato-upgrade.lock
+  run_lock_timeout:
+    description:
+      - Seconds to wait (blocking, no polling) for a run holding O(run_lock) to end before reading the node. When it
+        still holds it after that, the task fails with C(cause=busy), naming the file; re-run it once that upgrade
+        has ended.
+      - V(0) does not wait; the node is read at once, and RV(run_lock_held) and a warning say that an upgrade was
+        running there.
+    type: int
+    default: 0
 notes:
   - "Commands run, in order: C(kato version); C(kato node list) (with O(node), or for V(nodes)) or, without
     O(node), C(kato info -j); C(kato process list -j); C(kato config get cloud_controller_ng maintenance_mode --json);
@@ -76,6 +94,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+run_lock_held:
+  description:
+    - Whether another run held O(run_lock) when the node was read (only with O(run_lock_timeout=0); after a wait the
+      task fails instead).
+  returned: success
+  type: bool
+  sample: false
+waited:
+  description: Seconds the module waited for a run holding O(run_lock) to end (V(0) when none held it).
+  returned: success
+  type: float
+  sample: 0.0
 version:
   description: The installed Stackato version, from C(kato version); V(null) when O(gather_subset) leaves it out.
   returned: success
@@ -200,6 +230,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
+    RUN_LOCK,
     KatoClient,
     KatoError,
     cmd_to_str,
@@ -208,6 +239,7 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     parse_json_output,
     single_node_entry,
     strip_noise,
+    wait_for_run_lock,
 )
 
 UPGRADE_KEYS = ("version", "available", "state", "step", "cached")
@@ -388,6 +420,28 @@ def this_node(module, client):
     return ip, sorted(str(role) for role in roles), None
 
 
+def wait_for_other_run(module):
+    """(held, waited) for O(run_lock); fails the task when a run still holds it after the timeout."""
+    path, seconds = module.params["run_lock"], module.params["run_lock_timeout"]
+    if not path:
+        return False, 0.0
+    if seconds < 0:
+        raise KatoError(f"run_lock_timeout={seconds} is invalid: give 0 (do not wait) or the seconds to wait")
+    held, waited = wait_for_run_lock(path, seconds)
+    if held and seconds > 0:
+        raise KatoError(f"another upgrade run on this node still holds {path} after run_lock_timeout={seconds} "
+                        f"seconds (a run whose controller was lost may still be running kato node upgrade there: see "
+                        f"kato node upgrade --status); re-run once it has ended, or raise run_lock_timeout",
+                        cause="busy", resumable=True)
+    if held:
+        module.warn(f"another upgrade run on this node holds {path} (a run whose controller was lost may still be "
+                    f"running kato node upgrade there): the node was read while it runs")
+    elif waited:
+        module.warn(f"waited {waited:g} s for another upgrade run on this node (an earlier run whose controller was "
+                    f"lost) to end; the node was read after it")
+    return held, waited
+
+
 def gather(module, client, subset):
     wanted = set(subset)
     if "all" in wanted:
@@ -422,10 +476,14 @@ def main():
         KATO_COMMON_ARGS,
         node={"type": "str"},
         gather_subset={"type": "list", "elements": "str", "default": ["all"], "choices": ["all"] + list(ALL_SUBSET)},
+        run_lock={"type": "path", "default": RUN_LOCK},
+        run_lock_timeout={"type": "int", "default": 0},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
+        held, waited = wait_for_other_run(module)
         result = gather(module, KatoClient(module), module.params["gather_subset"])
+        result.update(run_lock_held=held, waited=waited)
     except KatoError as exc:
         fail_from_error(module, exc)
     module.exit_json(**result)

@@ -386,7 +386,6 @@ import hashlib
 import os
 import re
 import shlex
-import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -404,6 +403,7 @@ from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KatoClient,
     KatoError,
     StackatoVersion,
+    block_on_lock,
     cmd_to_str,
     fail_from_error,
     parse_json_output,
@@ -725,33 +725,6 @@ class Upgrade:
             raise KatoError(f"{msg} {failure['advice']}", cmd=cmd_to_str(argv), rc=rc, stdout=stdout, stderr=stderr,
                             attempts=self.attempts, cause=failure["cause"], resumable=failure["resumable"])
         return False  # not reached: the last attempt returns or raises
-
-
-class _LockWaitOver(Exception):
-    """The wait for the run lock reached its time limit."""
-
-
-def block_on_lock(fd, seconds):
-    """Block on an exclusive flock of ``fd`` for at most ``seconds`` (an interval timer interrupts the
-    blocking call). True when the lock was taken."""
-    if seconds <= 0:
-        return False
-
-    def over(signum, frame):
-        raise _LockWaitOver()
-
-    previous = signal.signal(signal.SIGALRM, over)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _LockWaitOver:
-        return False
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-    return True
 
 
 def hold_run_lock(module, path, upgrade):

@@ -181,6 +181,8 @@ def test_access(facts, expected, words):
      ["kato cannot be read (kato was not found", "Fix: check /home/stackato/bin/kato"]),
     (kato(version=None), [("kato", "fail")], ["no version in its answer"]),
     (None, [("kato", "fail")], []),
+    ({"failed": True, "cause": "busy", "msg": "another upgrade run on this node still holds /h/l after run_lock_timeout=5"},
+     [("kato", "fail")], ["an upgrade run is still going on there (another upgrade run", "Fix: let it end", "run again"]),
 ])
 def test_kato(kato_result, expected, words):
     findings = run("kato", node(kato=kato_result))

@@ -4,11 +4,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
 
 import pytest
 
 from ansible_collections.stackato.cluster.plugins.modules import kato_info
+
+
+
+@pytest.fixture(autouse=True)
+def home(monkeypatch, tmp_path):
+    """The default run_lock (~/.stackato-cluster/kato-upgrade.lock) under a home of the test's own."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
 
 CORE = "127.42.0.11"
 DEA = "127.42.0.13"
@@ -301,3 +312,84 @@ def test_kato_info_refuses_root(run_module, kato, euid):
     assert failed
     assert "never as root" in result["msg"]
     assert "ansible_user=stackato" in result["msg"] and "become" in result["msg"]
+
+
+def _hold(path):
+    """Another process's hold of kato_upgrade's run lock (a separate open file description)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+READ_VERSION = [{"argv": VERSION, "out": "3.4.2\n"}, {"argv": NODE_LIST, "out": NODE_LIST_TEXT}]
+
+
+def _read(run_module, kato, **params):
+    calls = [dict(call, argv=[kato] + call["argv"]) for call in READ_VERSION]
+    return run_module(kato_info, dict({"node": CORE, "kato_path": kato, "gather_subset": ["version"]}, **params), calls)
+
+
+def test_run_lock_missing_is_not_created(run_module, kato, tmp_path):
+    path = tmp_path / "lock" / "kato-upgrade.lock"
+    result, failed, warnings = _read(run_module, kato, run_lock=str(path), run_lock_timeout=5)
+    assert not failed and result["run_lock_held"] is False and result["waited"] == 0
+    assert result["version"] == "3.4.2" and not path.exists() and not path.parent.exists()
+    assert not warnings
+
+
+def test_run_lock_free_is_read_at_once(run_module, kato, tmp_path):
+    path = tmp_path / "kato-upgrade.lock"
+    path.write_text("123\n")
+    result, failed, warnings = _read(run_module, kato, run_lock=str(path), run_lock_timeout=5)
+    assert not failed and result["run_lock_held"] is False and result["waited"] == 0 and not warnings
+
+
+def test_run_lock_held_without_timeout_reads_at_once_and_says_so(run_module, kato, tmp_path):
+    path = str(tmp_path / "kato-upgrade.lock")
+    fd = _hold(path)
+    try:
+        result, failed, warnings = _read(run_module, kato, run_lock=path)
+    finally:
+        os.close(fd)
+    assert not failed and result["run_lock_held"] is True and result["waited"] == 0
+    assert result["version"] == "3.4.2"
+    assert any("holds " + path in w and "read while it runs" in w for w in warnings), warnings
+
+
+def test_run_lock_held_by_an_orphaned_run_is_waited_for_then_the_node_read(run_module, kato, tmp_path):
+    """A killed controller's upgrade goes on on the node: the next preflight waits for it instead of reading a
+    node whose kato may be missing mid-step."""
+    path = str(tmp_path / "kato-upgrade.lock")
+    fd = _hold(path)
+    threading.Timer(0.3, os.close, [fd]).start()
+    result, failed, warnings = _read(run_module, kato, run_lock=path, run_lock_timeout=30)
+    assert not failed and result["run_lock_held"] is False
+    assert 0.3 <= result["waited"] < 10 and result["version"] == "3.4.2"
+    assert any("waited" in w and "another upgrade run on this node" in w for w in warnings), warnings
+
+
+def test_run_lock_still_held_after_timeout_fails_before_any_kato_call(run_module, kato, tmp_path):
+    path = str(tmp_path / "kato-upgrade.lock")
+    fd = _hold(path)
+    try:
+        result, failed, dummy = run_module(kato_info, {"node": CORE, "kato_path": kato, "run_lock": path,
+                                                       "run_lock_timeout": 1}, [])
+    finally:
+        os.close(fd)
+    assert failed
+    assert f"still holds {path} after run_lock_timeout=1 seconds" in result["msg"] and "re-run" in result["msg"]
+
+
+def test_run_lock_empty_is_not_looked_at(run_module, kato, tmp_path):
+    path = str(tmp_path / "kato-upgrade.lock")
+    fd = _hold(path)
+    try:
+        result, failed, warnings = _read(run_module, kato, run_lock="", run_lock_timeout=1)
+    finally:
+        os.close(fd)
+    assert not failed and result["run_lock_held"] is False and result["waited"] == 0 and not warnings
+
+
+def test_run_lock_timeout_negative_fails(run_module, kato, tmp_path):
+    result, failed, dummy = run_module(kato_info, {"node": CORE, "kato_path": kato, "run_lock_timeout": -1}, [])
+    assert failed and "run_lock_timeout=-1 is invalid" in result["msg"]
