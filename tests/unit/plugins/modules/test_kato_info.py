@@ -14,7 +14,6 @@ import pytest
 from ansible_collections.stackato.cluster.plugins.modules import kato_info
 
 
-
 @pytest.fixture(autouse=True)
 def home(monkeypatch, tmp_path):
     """The default run_lock (~/.stackato-cluster/kato-upgrade.lock) under a home of the test's own."""
