@@ -137,10 +137,14 @@ def proxy_setting_problems(settings):
     for name, value in _mapping(settings).items():
         problem = proxy_problem(value if value is not None else "")
         if problem:
-            messages.append(f"{name} is {mask_url(value)!r}: {problem}. Fix: set it to a URL like "
-                            f"http://proxy.example.com:3128 (http or https, the host, the port; user:password@ before "
-                            f"the host if the proxy needs it), or to \"\" for no proxy.")
+            messages.append(_proxy_message(f"{name} is {mask_url(value)!r}", problem))
     return messages
+
+
+def _proxy_message(what, problem):
+    """The message of a proxy setting that is not a proxy URL: ``what`` names it and its masked value."""
+    return (f"{what}: {problem}. Fix: set it to a URL like http://proxy.example.com:3128 (http or https, the host, "
+            f"the port; user:password@ before the host if the proxy needs it), or to \"\" for no proxy.")
 
 
 def proxy_environment(http_proxy="", https_proxy="", no_proxy="", node_addresses=()):
@@ -256,9 +260,7 @@ def rule_proxies(facts):
         for value, where in _values(hosts, name):
             problem = proxy_problem(value)
             if problem:
-                messages.append(f"{name} is {mask_url(value)!r} on {_hosts_text(where, hosts)}: {problem}. Fix: set it to a "
-                                f"URL like http://proxy.example.com:3128 (http or https, the host, the port; user:password@ "
-                                f"before the host if the proxy needs it), or to \"\" for no proxy.")
+                messages.append(_proxy_message(f"{name} is {mask_url(value)!r} on {_hosts_text(where, hosts)}", problem))
     return messages
 
 
