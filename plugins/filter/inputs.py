@@ -63,6 +63,14 @@ def upgrade_waves(groups, hosts=None):
         raise AnsibleFilterError(f"stackato.cluster.upgrade_waves: {exc}") from exc
 
 
+def upgrade_after(groups, hosts=None):
+    """The nodes each node follows in an upgrade in order (_plan.upgrade_after): ``{host: [hosts]}``."""
+    try:
+        return _plan.upgrade_after(groups, hosts=hosts)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.upgrade_after: {exc}") from exc
+
+
 def upgrade_plan_estimate(groups, versions, target, node_ips=None, kato_nodes=None, summary=None, runs_dir="",
                           inventory_sources=(), backup=True, restart=True):
     """The plan with its estimates (_plan.estimate) and its lines; earlier runs' event logs read from the runs
@@ -88,4 +96,5 @@ class FilterModule:
     def filters(self):
         return {"input_findings": input_findings, "cache_node": cache_node, "proxy_problems": proxy_problems, "proxy_environment": proxy_environment,
                 "upgrade_plan": upgrade_plan,
-                "upgrade_plan_estimate": upgrade_plan_estimate, "upgrade_waves": upgrade_waves}
+                "upgrade_plan_estimate": upgrade_plan_estimate, "upgrade_waves": upgrade_waves,
+                "upgrade_after": upgrade_after}

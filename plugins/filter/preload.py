@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Loads the collection's filters, test and lookup, with their rules, into the calling process.
+"""Loads the collection's filters, test, lookup and action plugins, with their rules, into the calling process.
 
 ansible-playbook forks one worker per host and task, and a worker templates that task's arguments
 and conditions. The collection's plugins and module_utils are compiled from source (Ansible's
@@ -18,11 +18,12 @@ from __future__ import annotations
 
 # Imported for what importing them does: each is then in sys.modules, where Ansible's plugin loader
 # finds it in every worker forked afterwards.
+from ansible_collections.stackato.cluster.plugins.action import kato_role, kato_upgrade
 from ansible_collections.stackato.cluster.plugins.filter import inputs, rules
 from ansible_collections.stackato.cluster.plugins.lookup import controller_run
 from ansible_collections.stackato.cluster.plugins.test import release
 
-LOADED = (inputs, rules, controller_run, release)
+LOADED = (inputs, rules, controller_run, release, kato_role, kato_upgrade)
 
 
 def preload(value):

@@ -96,6 +96,36 @@ def upgrade_waves(groups, kato_roles=None, weights=None, hosts=None):
     return waves + [[host] for host in core]
 
 
+def upgrade_after(groups, hosts=None, kato_roles=None):
+    """``{host: [hosts]}``: the nodes each node of an upgrade in order (and of the restarts after it) starts after.
+
+    The order of :func:`upgrade_waves` without its lock step: a node follows, in each redundant group it is in,
+    the member of that group in the nearest earlier wave; a node in no redundant group (data services) follows
+    none; the core node(s) follow every other node (and the core node before them). So never two nodes of one
+    redundant group at once, the core last, and a DEA starts as soon as the DEA before it is done instead of
+    when the whole wave is. Every host of ``hosts`` (of :data:`NODE_GROUPS` when not given) has an entry; the
+    relation has no cycle (each node follows nodes of earlier waves only)."""
+    waves = upgrade_waves(groups, kato_roles, hosts=hosts)
+    groups = groups if isinstance(groups, Mapping) else {}
+    core = set(_hosts(groups, "core"))
+    last = {}
+    after, before_core = {}, []
+    for wave in waves:
+        for host in wave:
+            if host in core:
+                after[host] = list(before_core)
+                before_core.append(host)
+                continue
+            member = [g for g in REDUNDANT_GROUPS if host in _hosts(groups, g)]
+            after[host] = sorted({last[g] for g in member if g in last})
+            before_core.append(host)
+        for host in wave:
+            for group in REDUNDANT_GROUPS:
+                if host not in core and host in _hosts(groups, group):
+                    last[group] = host
+    return after
+
+
 def upgrade_order(groups, kato_roles=None):
     """``[(wave label, [hosts])]``: :func:`upgrade_waves` with a label each ("wave 1", ..., "the core node")."""
     groups = groups if isinstance(groups, Mapping) else {}

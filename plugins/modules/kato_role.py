@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.ACTIONGROUP_KATO
   - stackato.cluster.progress
+  - stackato.cluster.order
 attributes:
   check_mode:
     support: full
@@ -298,6 +299,11 @@ def main():
         wait={"type": "bool", "default": True},
         wait_timeout={"type": "int", "default": 600},
         progress=_progress.PROGRESS_ARG_SPEC,
+        # handled by the action plugin on the controller (plugins/plugin_utils/_order.py ORDER_SPEC); never reaches the module
+        order=dict(type="dict", options=dict(
+            dir=dict(type="path", required=True), name=dict(type="str", required=True),
+            after=dict(type="list", elements="str", default=[]), run=dict(type="bool", default=True),
+            timeout=dict(type="int", default=0))),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["wait_timeout"] < 0:

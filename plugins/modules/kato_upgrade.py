@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.ACTIONGROUP_KATO
   - stackato.cluster.progress
+  - stackato.cluster.order
 attributes:
   check_mode:
     support: partial
@@ -1013,6 +1014,11 @@ def main():
             check_instances={"type": "bool", "default": True},
         )},
         progress=_progress.PROGRESS_ARG_SPEC,
+        # handled by the action plugin on the controller (plugins/plugin_utils/_order.py ORDER_SPEC); never reaches the module
+        order=dict(type="dict", options=dict(
+            dir=dict(type="path", required=True), name=dict(type="str", required=True),
+            after=dict(type="list", elements="str", default=[]), run=dict(type="bool", default=True),
+            timeout=dict(type="int", default=0))),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

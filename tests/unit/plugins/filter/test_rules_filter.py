@@ -27,10 +27,10 @@ GB = 1073741824
 MB = 1048576
 
 
-def test_preload_loads_every_jinja_and_lookup_plugin_of_the_collection():
+def test_preload_loads_every_jinja_lookup_and_action_plugin_of_the_collection():
     """A plugin file added later must be preloaded too, or each worker compiles it again."""
     assert preload_filter.preload({"a": 1}) == {"a": 1}
-    files = {f"{kind}.{p.stem}" for kind in ("filter", "test", "lookup")
+    files = {f"{kind}.{p.stem}" for kind in ("filter", "test", "lookup", "action")
              for p in (REPO / "plugins" / kind).glob("*.py") if p.stem not in ("__init__", "preload")}
     loaded = {module.__name__.split(".plugins.", 1)[1] for module in preload_filter.LOADED}
     assert loaded == files

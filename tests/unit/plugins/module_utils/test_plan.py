@@ -63,6 +63,49 @@ def test_no_wave_holds_two_of_a_redundant_group_and_every_node_once(groups):
             assert len(set(wave) & set(groups.get(group, []))) <= 1, (group, wave)
 
 
+@pytest.mark.parametrize("groups, hosts, after", [
+    # small: waves [dea1, router2, data1], [dea2, router3], [dea3], [core]
+    (SMALL, None, {"dea1": [], "router2": [], "data1": [], "dea2": ["dea1"], "router3": ["router2"], "dea3": ["dea2"],
+                   "core": ["data1", "dea1", "dea2", "dea3", "router2", "router3"]}),
+    # only the hosts given (a node that failed earlier in the play is not waited for)
+    (SMALL, ["core", "dea1", "dea3", "router3"], {"dea1": [], "router3": [], "dea3": ["dea1"],
+                                                  "core": ["dea1", "dea3", "router3"]}),
+    # a node in two groups follows the last member of each; the one after it follows it in both
+    ({"core": ["c"], "dea": ["a", "x", "b"], "router": ["x", "y"], "data_services": ["q"]}, None,
+     {"x": [], "a": ["x"], "y": ["x"], "b": ["a"], "q": [], "c": ["a", "b", "q", "x", "y"]}),
+    # two core nodes: each last, the second after the first
+    ({"core": ["c1", "c2"], "dea": ["d1"]}, None, {"d1": [], "c1": ["d1"], "c2": ["c1", "d1"]}),
+    # data services only: all at once, then the core
+    ({"core": ["c"], "data_services": ["m", "p"]}, None, {"m": [], "p": [], "c": ["m", "p"]}),
+    ({}, None, {}),
+])
+def test_upgrade_after(groups, hosts, after):
+    assert {h: sorted(a) for h, a in _plan.upgrade_after(groups, hosts=hosts).items()} == after
+
+
+@pytest.mark.parametrize("groups", [SMALL, PRODUCTION, GROUPS,
+                                    {"core": ["c"], "dea": ["a", "b", "x"], "router": ["x", "y", "a"],
+                                     "controller": ["y", "z", "b"], "data_services": ["z", "q"]}])
+def test_upgrade_after_never_lets_two_of_a_group_overlap_and_has_no_cycle(groups):
+    after = _plan.upgrade_after(groups)
+    every = {h for g in _plan.NODE_GROUPS for h in groups.get(g, [])}
+    assert set(after) == every
+
+    def before(host, seen=()):
+        assert host not in seen, f"cycle through {host}"
+        return set(after[host]).union(*[before(h, seen + (host,)) for h in after[host]])
+
+    for group in _plan.REDUNDANT_GROUPS:
+        members = list(groups.get(group, []))
+        for one in members:
+            for other in members:
+                if one < other:
+                    # one of any two members of a group runs after the other
+                    assert one in before(other) or other in before(one), (group, one, other)
+    for core in groups.get("core", []):
+        assert every - set(groups["core"]) <= before(core)
+
+
 def test_upgrade_order_labels_the_waves():
     assert _plan.upgrade_order(SMALL) == [("wave 1", ["dea1", "router2", "data1"]), ("wave 2", ["dea2", "router3"]),
                                           ("wave 3", ["dea3"]), ("the core node", ["core"])]

@@ -1,0 +1,61 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The `order` option of a module with the collection's ordering action plugin
+    # (plugins/plugin_utils/_ordered_action.py, ORDER_SPEC in plugins/plugin_utils/_order.py).
+    DOCUMENTATION = r"""
+options:
+  order:
+    description:
+      - Run the nodes of one task in order instead of all at once, for one task that upgrades or restarts every node
+        of a play where the waves would need a task each. Handled on the controller by the module's action plugin;
+        the module on the node never sees it.
+      - The node's call first waits, blocking on the controller, until every node of O(order.after) is done, then
+        runs the module, then records how it ended in O(order.dir). When a node of O(order.after) failed or did not
+        start, or any node of the task failed, the node is not started and the task reports it skipped with
+        C(not_started=true).
+      - Every node of the task must run it at the same time, so the play needs C(forks) (and the task's
+        C(throttle)) at least the number of its nodes, and no C(async); a node that follows a node without the
+        task would wait for ever (bound it with O(order.timeout)).
+    type: dict
+    suboptions:
+      dir:
+        description:
+          - A directory of this run on the controller, the same for every node of the task (for example made by
+            M(ansible.builtin.tempfile) before the task); created 0700 when missing, refused when it is open to
+            other users.
+        type: path
+        required: true
+      name:
+        description: This node's name in O(order.after) of the others (its C(inventory_hostname)).
+        type: str
+        required: true
+      after:
+        description:
+          - The nodes this one starts after (for example from P(stackato.cluster.upgrade_after#filter)); none
+            starts it at once.
+        type: list
+        elements: str
+        default: []
+      run:
+        description:
+          - V(false) for a node with nothing to do - it still waits for O(order.after) and then counts as done at
+            once, so that the nodes after it keep the order - and the module does not run.
+        type: bool
+        default: true
+      timeout:
+        description: Seconds to wait for O(order.after) at most, then the node is not started; V(0) waits as long as it takes.
+        type: int
+        default: 0
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - The action plugin handles O(order) on the controller and runs the module on the node.
+"""
