@@ -1,7 +1,11 @@
 """fault-component: a component's upgrade fails on dea2; the run stops safely, back in service,
 says to fix the cause first; the re-run resumes at dea2's upgrade step and finishes."""
+import re
+
 import fault_checks
 import journal
+
+WAVE_TASK = "Upgrade the nodes of this wave together"
 
 
 first = journal.run_fixture("fault-first.json")
@@ -13,6 +17,21 @@ def test_first_run_stops_at_dea2_back_in_service(first):
     fault_checks.assert_stopped_back_in_service(first, "dea2", "upgrade", "component", "Next: fix the cause first")
     assert "component fence failed to upgrade" in first["stdout"]
     assert "re-run to resume" not in first["stdout"]
+
+
+def test_first_run_in_order_starts_no_node_after_the_failure(first):
+    """In order (one task for every node): dea3 follows dea2 and the core follows every node, so neither starts
+    once dea2 failed; the nodes running then (router3 at most) finish."""
+    out = first["stdout"]
+    assert WAVE_TASK not in out
+    started = re.search(r"no further node was started \(([^)]*)\)", out)
+    assert started, out[-3000:]
+    assert sorted(started.group(1).split(", ")) == ["core", "dea3"]
+
+
+def test_rerun_with_three_forks_goes_in_waves(second):
+    """Fewer forks than nodes: the nodes cannot all wait in one task, the re-run upgrades in waves."""
+    assert WAVE_TASK in second["stdout"]
 
 
 def test_failure_recorded_on_the_node_and_on_the_controller(first):
