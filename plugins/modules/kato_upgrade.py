@@ -391,7 +391,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _progress
+from ansible_collections.stackato.cluster.plugins.module_utils import _order_spec, _progress
 from ansible_collections.stackato.cluster.plugins.module_utils._ccapi import (
     CC_API_ARGS,
     CloudControllerClient,
@@ -1015,10 +1015,7 @@ def main():
         )},
         progress=_progress.PROGRESS_ARG_SPEC,
         # handled by the action plugin on the controller (plugins/plugin_utils/_order.py ORDER_SPEC); never reaches the module
-        order=dict(type="dict", options=dict(
-            dir=dict(type="path", required=True), name=dict(type="str", required=True),
-            after=dict(type="list", elements="str", default=[]), run=dict(type="bool", default=True),
-            timeout=dict(type="int", default=0))),
+        order=_order_spec.ORDER_ARG_SPEC,
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -17,7 +17,8 @@ this run on the controller:
   starts within a connect of its last predecessor's end. It binds before it reads the states, and a
   predecessor writes its state before it connects, so a wake-up cannot be missed.
 
-``key`` is a hash of the host's name (a socket's path is limited to about 100 bytes). Standard library only.
+``key`` is a hash of the host's name (a socket's path is limited to about 100 bytes). Standard library only
+(and the option's spec from module_utils).
 """
 
 from __future__ import annotations
@@ -28,17 +29,14 @@ import socket
 import stat
 import time
 
+from ansible_collections.stackato.cluster.plugins.module_utils import _order_spec
+
 DONE, FAILED, STOPPED = "done", "failed", "stopped"
 STATES = (DONE, FAILED, STOPPED)
 ABORT = "abort"
 
-ORDER_SPEC = {
-    "dir": {"type": "path", "required": True},
-    "after": {"type": "list", "elements": "str", "default": []},
-    "name": {"type": "str", "required": True},
-    "run": {"type": "bool", "default": True},
-    "timeout": {"type": "int", "default": 0},
-}
+# the option's keys, as the modules accept them (module_utils/_order_spec.py)
+ORDER_SPEC = _order_spec.ORDER_OPTIONS
 
 
 class OrderError(Exception):
