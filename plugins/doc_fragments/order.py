@@ -14,11 +14,11 @@ options:
     description:
       - Run the nodes of one task in order instead of all at once, for one task that upgrades or restarts every node
         of a play where the waves would need a task each. Handled on the controller by the module's action plugin;
-        the module on the node never sees it.
+        the module on the node sees only O(order.gate).
       - The node's call first waits, blocking on the controller, until every node of O(order.after) is done, then
-        runs the module, then records how it ended in O(order.dir). When a node of O(order.after) failed or did not
-        start, or any node of the task failed, the node is not started and the task reports it skipped with
-        C(not_started=true).
+        lets the module change the node (see O(order.early)), then records how it ended in O(order.dir). When a
+        node of O(order.after) failed or did not start, or any node of the task failed, the node is not started
+        and the task reports it skipped with C(not_started=true).
       - Every node of the task must run it at the same time, so the play needs C(forks) (and the task's
         C(throttle)) at least the number of its nodes, and no C(async); a node that follows a node without the
         task would wait for ever (bound it with O(order.timeout)).
@@ -52,6 +52,31 @@ options:
         description: Seconds to wait for O(order.after) at most, then the node is not started; V(0) waits as long as it takes.
         type: int
         default: 0
+      early:
+        description:
+          - Start the module on the node while the node waits, so that its turn does not wait for the module's start
+            and reads. The module takes its lock and does its reads, then waits on the node, right before its
+            first change, for the controller's word; the safety checks that decide the change (a DEA's capacity)
+            are made after the word. The word goes through a FIFO in C(~/.stackato-cluster/order) of the user
+            the controller connects as, made and written without privilege escalation.
+          - Only with the C(ssh), C(paramiko) and C(local) connections, not in check mode, and only for a node that
+            has to wait; otherwise, and when the FIFO cannot be used, the module starts at the node's turn. A module
+            waiting on a node gives up after 300 seconds without a change and is started again.
+        type: bool
+        default: true
+      gate:
+        description:
+          - Set by the action plugin when it starts the module early (O(order.early)); a task must not set it.
+        type: dict
+        suboptions:
+          path:
+            description: The FIFO (C(<path>.fifo)) and the controller's word (C(<path>.go)) on the node, without their suffixes.
+            type: str
+            required: true
+          timeout:
+            description: Seconds the module waits on the node for the controller's word at most.
+            type: int
+            required: true
 attributes:
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.

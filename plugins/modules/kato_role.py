@@ -95,6 +95,27 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+order_after:
+  description: The nodes this node's call waited for (O(order.after)); set by the action plugin.
+  returned: when O(order) is set
+  type: list
+  elements: str
+  sample: [dea1]
+order_waited:
+  description: Seconds the call waited on the controller for the nodes of RV(order_after).
+  returned: when O(order) is set
+  type: float
+  sample: 41.07
+order_early:
+  description: Whether the module was started on the node before the node's turn (O(order.early)) and waited there.
+  returned: when O(order) is set
+  type: bool
+  sample: true
+not_started:
+  description: The node was not started because a node before it, or any node of the task, failed or did not start.
+  returned: when O(order) is set and the node was not started
+  type: bool
+  sample: true
 progress:
   description:
     - What O(progress) recorded - V(path), V(step), V(changed) (the record did not have the step yet; predicted in check
@@ -142,7 +163,7 @@ roles_after:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _order_spec, _progress
+from ansible_collections.stackato.cluster.plugins.module_utils import _gate, _order_spec, _progress
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
@@ -245,7 +266,8 @@ def wait_ready(client, node, timeout):
         raise
 
 
-def run_module(module, client):
+def run_module(module, client, gate=None):
+    """``gate`` (O(order.gate)): the node's turn, waited for right before kato changes the roles."""
     params = module.params
     state, node = params["state"], params["node"]
     node_roles, acted_on = resolve_roles(module, client)
@@ -266,6 +288,8 @@ def run_module(module, client):
         roles_after = None if roles_before is None else dict.fromkeys(roles_before, target)
     else:
         verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
+        if gate is not None:
+            gate.open()
         client.run(verb, *node_args(node), *acted_on)
         if params["wait"] and state != "stopped":
             wait_ready(client, node, params["wait_timeout"])
@@ -305,10 +329,15 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["wait_timeout"] < 0:
         module.fail_json(msg=f"wait_timeout={module.params['wait_timeout']} is invalid: use 0 (forever) or more seconds")
+    gate = _gate.Gate(module.params)
     try:
-        result = run_module(module, KatoClient(module))
+        result = run_module(module, KatoClient(module), gate)
+    except _gate.NotStarted as exc:
+        _gate.exit_not_started(module, exc)
     except KatoError as exc:
         fail_from_error(module, exc)
+    finally:
+        gate.discard()
     _progress.exit_recording(module, result, f"the roles are {module.params['state']}")
 
 

@@ -270,6 +270,27 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+order_after:
+  description: The nodes this node's call waited for (O(order.after)); set by the action plugin.
+  returned: when O(order) is set
+  type: list
+  elements: str
+  sample: [dea1]
+order_waited:
+  description: Seconds the call waited on the controller for the nodes of RV(order_after).
+  returned: when O(order) is set
+  type: float
+  sample: 41.07
+order_early:
+  description: Whether the module was started on the node before the node's turn (O(order.early)) and waited there.
+  returned: when O(order) is set
+  type: bool
+  sample: true
+not_started:
+  description: The node was not started because a node before it, or any node of the task, failed or did not start.
+  returned: when O(order) is set and the node was not started
+  type: bool
+  sample: true
 progress:
   description:
     - What O(progress) recorded - V(path), V(step), V(changed) (the record did not have the step yet; predicted in check
@@ -391,7 +412,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.stackato.cluster.plugins.module_utils import _order_spec, _progress
+from ansible_collections.stackato.cluster.plugins.module_utils import _gate, _order_spec, _progress
 from ansible_collections.stackato.cluster.plugins.module_utils._ccapi import (
     CC_API_ARGS,
     CloudControllerClient,
@@ -818,7 +839,8 @@ def check_mode_result(module, result, status):
 def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
     """Run the upgrade; after a recovery of kato, go on to the target (kato is back). Returns the status after.
 
-    ``before_run`` (the DEA's retirement, option retire) runs once, right before kato's first run, only when it runs.
+    ``before_run`` (the node's turn, O(order.gate); then the DEA's retirement, option retire) runs once, right
+    before kato's first run, only when it runs.
     Fails when a version was asked for and the node is not at it in the end.
     """
     params = module.params
@@ -868,14 +890,15 @@ def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
     return upgrade.status() if stale else status
 
 
-def run_module(module, client, api=None):
+def run_module(module, client, api=None, gate=None):
     params = module.params
+    gate = gate or _gate.Gate({})
     if not params["run_lock"] or module.check_mode:
-        return run_locked(module, client, Upgrade(module, client), 0.0, api)
+        return run_locked(module, client, Upgrade(module, client), 0.0, api, gate)
     upgrade = Upgrade(module, client)
     fd, waited = hold_run_lock(module, params["run_lock"], upgrade)
     try:
-        return run_locked(module, client, upgrade, waited, api)
+        return run_locked(module, client, upgrade, waited, api, gate)
     finally:
         os.close(fd)
 
@@ -915,15 +938,18 @@ def retire_first(module, client, api, upgrade, result):
     result["retire"] = retired
 
 
-def run_locked(module, client, upgrade, waited, api=None):
-    """The task, with the node's run lock held (not in check mode)."""
+def run_locked(module, client, upgrade, waited, api=None, gate=None):
+    """The task, with the node's run lock held (not in check mode). ``gate`` (O(order.gate)): the node's turn,
+    waited for right before the first change (kato's recovery, the retirement, kato's first run)."""
     params = module.params
     mode = mode_of(params)
+    gate = gate or _gate.Gate({})
     result = {"changed": False, "recovered": False, "attempts": 0, "version_before": None, "waited": waited,
               "retire": None, "short": []}
-    before_run = None
-    if params["retire"] and mode == "upgrade":
-        def before_run():
+
+    def before_run():
+        gate.open()
+        if params["retire"] and mode == "upgrade":
             retire_first(module, client, api, upgrade, result)
     missing = not client.exists()
     if missing:
@@ -934,6 +960,7 @@ def run_locked(module, client, upgrade, waited, api=None):
             module.warn(f"kato is missing at {client.kato_path}; a real run replays '{command}' to restore it")
             result.update(changed=True, version_after=None, status={}, duration=0.0, stdout_lines_tail=[])
             return result
+        gate.open()
         upgrade.recover()
     else:
         result["version_before"] = client.version(params["node"])
@@ -941,7 +968,7 @@ def run_locked(module, client, upgrade, waited, api=None):
     status = upgrade.status()
     if module.check_mode:
         check_mode_result(module, result, status)
-        if before_run is not None and result["changed"]:
+        if params["retire"] and mode == "upgrade" and result["changed"]:
             before_run()
     elif mode == "upgrade":
         status = upgrade_to_target(module, client, upgrade, result, status, before_run)
@@ -953,6 +980,7 @@ def run_locked(module, client, upgrade, waited, api=None):
         cache_before = tree_fingerprint([], [cache_dir]) if cache_dir and os.path.isdir(cache_dir) else None
         needed = not missing and plan(module, result["version_before"], status)[0]
         if needed:
+            gate.open()
             upgrade.run(params["resume"] and status.get("state") in INTERRUPTED_STATES)
         result["version_after"] = client.version(params["node"]) if needed or missing else result["version_before"]
         after = upgrade.status() if needed else status
@@ -1042,10 +1070,15 @@ def main():
                                     validate_certs=retire["validate_certs"], ca_path=retire["ca_path"],
                                     timeout=retire["api_timeout"])
     client = KatoClient(module, require=False)
+    gate = _gate.Gate(module.params)
     try:
-        result = run_module(module, client, api)
+        result = run_module(module, client, api, gate)
+    except _gate.NotStarted as exc:
+        _gate.exit_not_started(module, exc)
     except KatoError as exc:
         fail_from_error(module, exc)
+    finally:
+        gate.discard()
     wait_ready(module, client, result)
     check_instances(module, api, result)
     _progress.exit_recording(module, result, "the upgrade finished")

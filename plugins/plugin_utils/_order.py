@@ -12,6 +12,7 @@ this run on the controller:
 - ``<key>.state``: a node's outcome, ``done``, ``failed`` or ``stopped`` (did not start), written once,
   atomically (rename), when its call ends, whatever the way it ends;
 - ``abort``: written with the first failure; a node that has not started yet does not start then;
+- ``<key>.started``: the node got its turn and changes its node now;
 - ``<key>.sock``: a Unix socket a waiting node listens on; a node whose call ends connects to every one of
   them, which wakes their owners to read the states again. The wait blocks in accept(): no polling, and a node
   starts within a connect of its last predecessor's end. It binds before it reads the states, and a
@@ -81,6 +82,20 @@ class Barrier:
             return None
         return value if value in STATES else None
 
+    def any_ended(self) -> bool:
+        """Whether a node's call has ended (its state is recorded)."""
+        return any(entry.endswith(".state") for entry in os.listdir(self.dir))
+
+    def started(self, name: str) -> bool:
+        """Whether ``name`` got its turn (``start``) or its call ended."""
+        return os.path.exists(self._path(name, "started")) or os.path.exists(self._path(name, "state"))
+
+    def start(self, name: str) -> None:
+        """Record that ``name`` got its turn and changes its node now, and wake the waiting nodes (a node started
+        early waits until the nodes it follows have started: ``_ordered_action``)."""
+        self._write(self._path(name, "started"), "")
+        self.wake()
+
     def aborted(self) -> str | None:
         """The first failure's message, when a node failed."""
         try:
@@ -117,15 +132,18 @@ class Barrier:
                 waiting.append(name)
         return ("wait", ", ".join(waiting)) if waiting else ("go", "")
 
-    def wait(self, name: str, after, timeout: float = 0) -> tuple[str, str, float]:
+    def wait(self, name: str, after, timeout: float = 0, interrupted=None) -> tuple[str, str, float]:
         """Block until ``name`` may start: (verdict "go" or "stop", why, seconds waited). ``timeout`` > 0 bounds
-        the wait (then "stop")."""
+        the wait (then "stop"). ``interrupted(wakes)``: called with the number of wake-ups so far before every
+        wait in accept(); when it returns true the wait ends with the verdict "interrupted" (whoever makes it
+        true calls ``wake(name)`` after)."""
         start = time.monotonic()
         after = [a for a in after if a != name]
         verdict, why = self.blocked(after)
         if verdict != "wait":
             return verdict, why, 0.0
         path = self._path(name, "sock")
+        wakes = 0
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             try:
@@ -143,6 +161,8 @@ class Barrier:
                 verdict, why = self.blocked(after)
                 if verdict != "wait":
                     return verdict, why, time.monotonic() - start
+                if interrupted is not None and interrupted(wakes):
+                    return "interrupted", why, time.monotonic() - start
                 left = timeout - (time.monotonic() - start) if timeout > 0 else None
                 if left is not None and left <= 0:
                     return "stop", f"waited {timeout} s for {why}", time.monotonic() - start
@@ -150,6 +170,7 @@ class Barrier:
                 try:
                     connection, _address = listener.accept()
                     connection.close()
+                    wakes += 1
                 except socket.timeout:
                     continue
         finally:
@@ -170,16 +191,17 @@ class Barrier:
         self._write(self._path(name, "state"), state)
         self.wake()
 
-    def wake(self) -> None:
-        for entry in os.listdir(self.dir):
-            if not entry.endswith(".sock"):
-                continue
+    def wake(self, name: str | None = None) -> None:
+        """Wake every waiting node, or only ``name``."""
+        entries = [f"{key(name)}.sock"] if name is not None else \
+            [entry for entry in os.listdir(self.dir) if entry.endswith(".sock")]
+        for entry in entries:
             client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 client.settimeout(5)
                 client.connect(os.path.join(self.dir, entry))
             except OSError:
-                # its owner has gone (it read the states and left): nothing to wake
+                # its owner has gone (it read the states and left), or is not waiting: nothing to wake
                 pass
             finally:
                 client.close()

@@ -2,16 +2,87 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The action plugin of a module with the option ``order`` (kato_upgrade, kato_role): without it the module
-runs as without an action plugin; with it the node's call first waits on the controller, in the run's barrier
-(``_order.Barrier``), until the nodes it follows are done, runs the module, and records how it ended."""
+runs as without an action plugin; with it the node's call waits on the controller, in the run's barrier
+(``_order.Barrier``), until the nodes it follows are done, lets the module change the node, and records how
+it ended.
+
+Started early (``order.early``, the default): while the node waits, the module already runs on it, in a thread
+of this worker, with ``order.gate`` set - it takes its lock, does its reads and waits on the node, right before
+its first change, for this plugin's word (module_utils/_gate.py): ``go`` when the barrier lets the node start,
+``stop`` when it does not. So the node's turn costs a word through the connection instead of the module's
+start and reads. The FIFO and the word are made and written without privilege escalation, as the connecting
+user, in ``~/.stackato-cluster/order``; the word goes through a copy of the connection (the module's call holds
+the original). When the module cannot use the FIFO, or waited ``GATE_SECONDS`` without a word, it ends without a
+change and is started again (early again after the time limit, at the node's turn otherwise)."""
 
 from __future__ import annotations
+
+import copy
+import os
+import shlex
+import threading
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
+from ansible_collections.stackato.cluster.plugins.module_utils import _gate
 from ansible_collections.stackato.cluster.plugins.plugin_utils import _order
+
+display = Display()
+
+# connections whose calls are separate processes or channels: a word can go while the module's call runs
+EARLY_TRANSPORTS = frozenset(("ssh", "paramiko", "paramiko_ssh", "local"))
+# seconds a module started early waits on the node for the word, at most; then it ends and is started again
+GATE_SECONDS = 300
+GATE_DIR = "$HOME/.stackato-cluster/order"
+
+
+def prepare_script(gate_key: str) -> str:
+    """The shell command that makes a node's FIFO (removing what a crashed call left more than a day ago) and
+    prints the directory."""
+    return (f'umask 077 && d="{GATE_DIR}" && mkdir -p "$d" && '
+            f'{{ find "$d" -mindepth 1 -mmin +1440 -exec rm -f {{}} + 2>/dev/null; true; }} && '
+            f'rm -f "$d/{gate_key}.fifo" "$d/{gate_key}.go" && mkfifo "$d/{gate_key}.fifo" && printf "%s\\n" "$d"')
+
+
+def word_script(path: str, word: str, why: str = "") -> str:
+    """The shell command that says ``word`` (and why) to a module waiting on ``path``: the word file renamed into
+    place, then a byte into the FIFO when it is still there (its reader holds it open: the write never blocks)."""
+    base = shlex.quote(path)
+    lines = " ".join(shlex.quote(line) for line in [word, why] if line)
+    return (f"umask 077 && printf '%s\\n' {lines} > {base}.go.tmp && mv -f {base}.go.tmp {base}.go || exit 1; "
+            f"if [ -p {base}.fifo ]; then printf x 1<>{base}.fifo; fi 2>/dev/null; exit 0")
+
+
+class _EarlyCall:
+    """The module running on the node ahead of the node's turn, in a thread of this worker."""
+
+    def __init__(self, action, path, args, task_vars, on_end):
+        self.path = path
+        self.outcome = None
+        self.error = None
+        self.done = threading.Event()
+        self._action, self._args, self._task_vars, self._on_end = action, args, task_vars, on_end
+        self._thread = threading.Thread(target=self._run, name="stackato-order-early", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            self.outcome = self._action._module(self._args, self._task_vars, False)
+        # re-raised by result()
+        except BaseException as exc:   # pylint: disable=broad-exception-caught
+            self.error = exc
+        finally:
+            self.done.set()
+            self._on_end()
+
+    def result(self) -> dict:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.outcome
 
 
 class OrderedModuleAction(ActionBase):
@@ -24,6 +95,41 @@ class OrderedModuleAction(ActionBase):
             # the module's temporary directory on the node (async jobs remove their own)
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def _prepare_gate(self, order: dict) -> str | None:
+        """Make the node's FIFO for an early start: its path without suffix, or None (then no early start)."""
+        gate_key = _order.key(f"{order['dir']}\0{order['name']}")
+        try:
+            out = self._low_level_execute_command(prepare_script(gate_key), sudoable=False)
+        # the module then starts at the node's turn
+        except Exception as exc:   # pylint: disable=broad-exception-caught
+            display.vvv(f"order: no early start ({exc})", host=order["name"])
+            return None
+        lines = (out.get("stdout") or "").strip().splitlines()
+        if out.get("rc") != 0 or not lines or not lines[-1].startswith("/"):
+            display.vvv(f"order: no early start (rc={out.get('rc')}: {out.get('stderr', '').strip()})", host=order["name"])
+            return None
+        return f"{lines[-1]}/{gate_key}"
+
+    def _say(self, path: str, word: str, why: str = "") -> str:
+        """Say ``word`` to the module waiting on the node; "" when said, else what went wrong."""
+        script = word_script(path, word, why)
+        try:
+            executable = self._play_context.executable or "/bin/sh"
+            rc, dummy, stderr = copy.copy(self._connection).exec_command(f"{executable} -c {shlex.quote(script)}",
+                                                                         sudoable=False)
+        # reported by the caller
+        except Exception as exc:   # pylint: disable=broad-exception-caught
+            return str(exc)
+        if rc != 0:
+            text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else str(stderr)
+            return f"rc={rc}: {text.strip()}"
+        return ""
+
+    def _can_start_early(self, order: dict) -> bool:
+        transport = str(getattr(self._connection, "transport", "")).rsplit(".", 1)[-1]
+        return bool(order["early"] and order["run"] and not self._task.check_mode
+                    and transport in EARLY_TRANSPORTS)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -45,6 +151,10 @@ class OrderedModuleAction(ActionBase):
             result.update(failed=True, msg=f"{host}: option order {order!r} is not valid ({why}): give a dict with dir, "
                                            "name and after (see the module's documentation)")
             return result
+        if order.get("gate") is not None:
+            result.update(failed=True, msg=f"{host}: option order.gate is set by the action plugin (order.early), "
+                                           "not by a task: leave it out")
+            return result
         if self._task.async_val:
             result.update(failed=True, msg=f"{host}: option order cannot be combined with async "
                                            f"(async={self._task.async_val}): the next node would start before this one "
@@ -59,15 +169,26 @@ class OrderedModuleAction(ActionBase):
             return result
 
         state = _order.STOPPED
+        early = None
+        # ansible-playbook, whose worker this is: a worker outlives it when it is killed (workers have their own
+        # process group), and must then start nothing
+        controller = self._controller = os.getppid()
         try:
-            try:
-                verdict, why, waited = barrier.wait(name, order["after"], order["timeout"])
-            except _order.OrderError as exc:
+            result.update(order_after=order["after"], order_early=False)
+            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars)
+            result.update(order_waited=round(waited, 3))
+            if verdict == "go" and os.getppid() != controller:
+                verdict, why = "stop", f"the run's ansible-playbook (pid {controller}) has gone"
+            if ready is not None and (ready.get("failed") or ready.get("unreachable")):
+                # the module failed on the node before its turn, before any change
                 state = _order.FAILED
-                result.update(failed=True, msg=f"{host}: {exc}; nothing was started on this node")
+                result.update(ready)
                 return result
-            result.update(order_after=order["after"], order_waited=round(waited, 3))
             if verdict != "go":
+                if early is not None:
+                    self._say(early.path, _gate.STOP, why)
+                    early.result()
+                    early = None
                 result.update(skipped=True, not_started=True, changed=False,
                               skip_reason=f"not started: {why}", msg=f"{name} was not started: {why}")
                 return result
@@ -77,11 +198,75 @@ class OrderedModuleAction(ActionBase):
                               msg=f"{name}: nothing to do (the nodes before it are done)")
                 return result
             state = _order.FAILED
-            outcome = self._module(args, task_vars, wrap_async=False)
+            barrier.start(name)
+            outcome = ready
+            if early is not None:
+                problem = self._say(early.path, _gate.GO)
+                if problem:
+                    result.update(failed=True, msg=f"{host}: could not tell the module waiting on the node to start "
+                                                   f"({problem}); it ends within {GATE_SECONDS} s without a change")
+                    early = None
+                    return result
+                outcome = early.result()
+                early = None
+                result["order_early"] = outcome.get("order_gate") is None
+                if outcome.get("order_gate") in (_gate.EXPIRED, _gate.UNUSABLE, _gate.STOP):
+                    outcome = None   # it ended on the node just before the word: start it now
+            if outcome is None:
+                outcome = self._module(args, task_vars, wrap_async=False)
             if not (outcome.get("failed") or outcome.get("unreachable")):
                 state = _order.DONE
             result.update(outcome)
             return result
         finally:
+            if early is not None and not early.done.is_set():
+                # this call ends (an exception) while the module waits on the node: it must not start
+                self._say(early.path, _gate.STOP, "the controller's call for this node ended")
             # however the call ended (an exception, the connection lost): the nodes after it must not wait forever
             barrier.finish(name, state, str(result.get("msg", "")) if state == _order.FAILED else "")
+
+    def _wait(self, barrier, order, args, task_vars):
+        """The barrier's wait, with the module started early on the node meanwhile where it can be.
+
+        Returns (verdict, why, seconds waited, the early call still waiting on the node or None, the result of
+        a module that ended before the node's turn without needing it - failed, or with nothing to change -
+        or None)."""
+        name, after, timeout = order["name"], order["after"], order["timeout"]
+        verdict, why = barrier.blocked([a for a in after if a != name])
+        path, waited = None, 0.0
+        if verdict == "wait" and self._can_start_early(order):
+            # the module starts early once the nodes this one follows have started and the first node of the task
+            # has ended: the nodes that start now go first (a start of every waiting node with them would share
+            # the controller, and the nodes' machines where they share one, with them), and a node starts early
+            # only when it is next in line
+            def next_in_line(dummy_wakes):
+                return (barrier.any_ended() and all(barrier.started(a) for a in after if a != name)
+                        and os.getppid() == self._controller)
+            verdict, why, waited = barrier.wait(name, after, timeout, interrupted=next_in_line)
+            if verdict != "interrupted":
+                return verdict, why, waited, None, None
+            path = self._prepare_gate(order)
+        while True:
+            early = None
+            if path is not None:
+                gated = dict(args, order=dict(order, gate=dict(path=path, timeout=GATE_SECONDS)))
+                early = _EarlyCall(self, path, gated, task_vars, on_end=lambda: barrier.wake(name))
+            left = max(timeout - waited, 0.001) if timeout > 0 else 0
+            verdict, why, spent = barrier.wait(name, after, left,
+                                               interrupted=(lambda wakes: early.done.is_set()) if early is not None else None)
+            waited += spent
+            if verdict != "interrupted":
+                return verdict, why, waited, early, None
+            ended = early.result()
+            gate = ended.get("order_gate")
+            if gate == _gate.EXPIRED:
+                path = self._prepare_gate(order)   # waited its time on the node: start it again
+            elif gate in (_gate.UNUSABLE, _gate.STOP):
+                path = None   # at the node's turn instead
+            else:
+                # failed before its turn, or nothing to change: its result stands, once the nodes before it are
+                # done when it did not fail
+                if ended.get("failed") or ended.get("unreachable"):
+                    return "stop", "", waited, None, ended
+                verdict, why, spent = barrier.wait(name, after, max(timeout - waited, 0.001) if timeout > 0 else 0)
+                return verdict, why, waited + spent, None, ended

@@ -7,6 +7,8 @@ replaced (``_execute_module``); the barrier is real."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from unittest import mock
@@ -15,7 +17,8 @@ import pytest
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.stackato.cluster.plugins.action import kato_role, kato_upgrade
-from ansible_collections.stackato.cluster.plugins.plugin_utils import _order
+from ansible_collections.stackato.cluster.plugins.module_utils import _gate
+from ansible_collections.stackato.cluster.plugins.plugin_utils import _order, _ordered_action
 
 
 def make_action(cls, args, outcome=None, async_val=0, calls=None, raises=None):
@@ -40,7 +43,7 @@ def make_action(cls, args, outcome=None, async_val=0, calls=None, raises=None):
 
 @pytest.fixture(autouse=True)
 def base_run():
-    with mock.patch.object(ActionBase, "run", return_value={}):
+    with mock.patch.object(ActionBase, "run", side_effect=lambda *args, **kwargs: {}):
         yield
 
 
@@ -91,7 +94,7 @@ def test_the_next_node_runs_its_module_only_after_the_one_before_it_ended(tmp_pa
                                      {"unreachable": True, "msg": "ssh: connection lost"}])
 def test_a_failed_node_stops_the_nodes_after_it(tmp_path, outcome):
     first = make_action(kato_upgrade.ActionModule, {"order": order(tmp_path, "dea1")}, outcome=outcome)[0]
-    assert first.run(task_vars={}) == outcome | {"order_after": [], "order_waited": 0.0}
+    assert first.run(task_vars={}) == outcome | {"order_after": [], "order_waited": 0.0, "order_early": False}
     second, calls = make_action(kato_upgrade.ActionModule, {"order": order(tmp_path, "dea2", ["dea1"])})
     result = second.run(task_vars={})
     assert calls == []
@@ -125,7 +128,8 @@ def test_a_node_with_nothing_to_do_keeps_the_order(tmp_path):
 @pytest.mark.parametrize("value, message", [
     ("dea1", "dea1: option order 'dea1' is not valid (it is a str)"),
     ({"name": "dea1"}, "dea1: option order {'name': 'dea1'} is not valid (missing required arguments: dir"),
-    ({"dir": "/x", "name": "dea1", "after": "dea0", "colour": 1}, "(unknown key colour. Supported parameters include: after, dir, name, run, timeout"),
+    ({"dir": "/x", "name": "dea1", "after": "dea0", "colour": 1},
+     "(unknown key colour. Supported parameters include: after, dir, early, gate, name, run, timeout"),
 ])
 def test_a_bad_order_fails_before_anything_starts(value, message):
     action, calls = make_action(kato_upgrade.ActionModule, {"order": value})
@@ -145,3 +149,246 @@ def test_an_unusable_directory_fails_the_node_and_names_it(tmp_path):
     action, calls = make_action(kato_upgrade.ActionModule, {"order": dict(dir=str(tmp_path / "open"), name="dea1")})
     result = action.run(task_vars={"inventory_hostname": "dea1"})
     assert result["failed"] and result["msg"].startswith("dea1: the order directory") and calls == []
+
+
+# ---- started early (order.early): the module runs on the node while the node waits, and waits there for the word
+
+class NodeConnection:
+    """A connection to a 'node' that is this machine with HOME=home: commands run with sh, as over SSH."""
+    transport = "ssh"
+    has_native_async = False
+
+    def __init__(self, home):
+        self.home = str(home)
+        self._shell = mock.MagicMock()
+        self.said = []
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        self.said.append((cmd, sudoable))
+        out = subprocess.run(cmd, shell=True, env={"HOME": self.home, "PATH": os.environ["PATH"]},
+                             capture_output=True, check=False, timeout=10)
+        return out.returncode, out.stdout, out.stderr
+
+
+def early_action(tmp_path, args, log, node, work_s=0.0, fail_before=False, prepare_rc=0, check_mode=False):
+    """An action whose module is played here: it waits at its gate like the real one (module_utils/_gate.py),
+    then 'changes' the node for work_s seconds; ``log`` gets (event, node, time)."""
+    task = mock.MagicMock()
+    task.args = args
+    task.async_val = 0
+    task.check_mode = check_mode
+    connection = NodeConnection(tmp_path / "home")
+    action = kato_upgrade.ActionModule(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                       mock.MagicMock())
+    action._play_context.executable = "/bin/sh"
+
+    def execute(module_args=None, task_vars=None, wrap_async=False):
+        log.append(("start", node, time.monotonic(), dict(module_args)))
+        if fail_before:
+            return {"failed": True, "msg": f"{node}: the run lock is held"}
+        gate = (module_args.get("order") or {}).get("gate")
+        if gate:
+            verdict, why = _gate.wait(gate)
+            if verdict != _gate.GO:
+                log.append(("not started", node, time.monotonic(), verdict))
+                return {"changed": False, "order_gate": verdict, "msg": why}
+        log.append(("change", node, time.monotonic(), None))
+        time.sleep(work_s)
+        log.append(("changed", node, time.monotonic(), None))
+        return {"changed": True, "msg": f"{node} upgraded"}
+
+    def low_level(cmd, sudoable=True, **kwargs):
+        assert sudoable is False
+        if prepare_rc:
+            return {"rc": prepare_rc, "stdout": "", "stderr": "mkfifo: Permission denied"}
+        rc, out, err = connection.exec_command(cmd, sudoable=False)
+        return {"rc": rc, "stdout": out.decode(), "stderr": err.decode()}
+
+    action._execute_module = execute
+    action._low_level_execute_command = low_level
+    action._remove_tmp_path = mock.MagicMock()
+    return action
+
+
+def events(log, node):
+    return {event: at for event, name, at, dummy in log if name == node}
+
+
+def another_node_ends(tmp_path, name="router2", started="dea1"):
+    """``started`` (the node the waiting one follows) gets its turn and a node of the task that the waiting one does
+    not follow ends: the waiting one is next in line and starts its module early."""
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    if started:
+        barrier.start(started)
+    barrier.finish(name, _order.DONE)
+
+
+def run_in_thread(action):
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(action.run(task_vars={})), daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_a_waiting_node_runs_its_module_early_and_changes_nothing_before_its_turn(tmp_path):
+    log = []
+    second = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+    first = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1")}, log, "dea1", work_s=0.5)
+    thread, out = run_in_thread(second)
+    time.sleep(0.2)
+    assert log == [], "the module started early before any node of the task ended"
+    another_node_ends(tmp_path)
+    time.sleep(0.3)
+    assert "start" in events(log, "dea2") and "change" not in events(log, "dea2"), "the module did not start early"
+    first.run(task_vars={})
+    thread.join(5)
+    dea1, dea2 = events(log, "dea1"), events(log, "dea2")
+    assert dea2["start"] < dea1["start"] < dea1["changed"] <= dea2["change"]
+    assert dea2["change"] - dea1["changed"] < 0.5
+    assert [e for e, name, dummy, dummy2 in log if name == "dea2"] == ["start", "change", "changed"]
+    gated = log[0][3]["order"]
+    assert gated["gate"]["timeout"] == _ordered_action.GATE_SECONDS and gated["name"] == "dea2"
+    assert out["changed"] and out["order_early"] is True and out["order_waited"] >= 0.3
+    assert _order.Barrier(str(tmp_path / "order")).state("dea2") == _order.DONE
+    assert all(sudoable is False for dummy, sudoable in second._connection.said)
+    assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == []
+
+
+def test_a_node_whose_predecessor_failed_is_told_to_stop_on_the_node(tmp_path):
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+    thread, out = run_in_thread(second)
+    another_node_ends(tmp_path)
+    time.sleep(0.3)
+    _order.Barrier(str(tmp_path / "order")).finish("dea1", _order.FAILED, "kato node upgrade exited 1")
+    thread.join(5)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started"]
+    assert log[-1][3] == _gate.STOP
+    assert out["skipped"] and out["not_started"] and not out["changed"]
+    assert out["msg"] == "dea2 was not started: dea1 failed: kato node upgrade exited 1"
+    assert _order.Barrier(str(tmp_path / "order")).state("dea2") == _order.STOPPED
+
+
+def test_a_module_that_fails_before_its_turn_fails_the_node_at_once_and_stops_the_next(tmp_path):
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2", fail_before=True)
+    third = early_action(tmp_path, {"order": order(tmp_path, "dea3", ["dea2"])}, log, "dea3")
+    thread3, out3 = run_in_thread(third)
+    time.sleep(0.2)
+    thread2, out2 = run_in_thread(second)
+    another_node_ends(tmp_path)
+    thread2.join(5)
+    thread3.join(5)
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    assert out2["failed"] and out2["msg"] == "dea2: the run lock is held"
+    assert barrier.state("dea2") == _order.FAILED and barrier.state("dea1") is None
+    assert out3["not_started"] and "change" not in events(log, "dea3")
+
+
+def test_a_module_that_waited_its_time_on_the_node_is_started_again(tmp_path):
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+    with mock.patch.object(_ordered_action, "GATE_SECONDS", 1):
+        thread, out = run_in_thread(second)
+        another_node_ends(tmp_path)
+        time.sleep(1.6)
+        _order.Barrier(str(tmp_path / "order")).finish("dea1", _order.DONE)
+        thread.join(5)
+    assert [e for e, name, dummy, dummy2 in log] == ["start", "not started", "start", "change", "changed"]
+    assert out["changed"] and out["order_early"] is True
+
+
+def test_a_module_with_nothing_to_change_still_counts_as_done_only_after_the_nodes_before_it(tmp_path):
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+
+    def nothing(module_args=None, task_vars=None, wrap_async=False):
+        log.append(("start", "dea2", time.monotonic(), None))
+        return {"changed": False, "msg": "dea2 is at 3.6.2"}
+
+    second._execute_module = nothing
+    thread, out = run_in_thread(second)
+    another_node_ends(tmp_path)
+    time.sleep(0.3)
+    assert barrier.state("dea2") is None, "dea2 counted as done before dea1 was"
+    barrier.finish("dea1", _order.DONE)
+    thread.join(5)
+    assert out["msg"] == "dea2 is at 3.6.2" and not out["changed"] and len(log) == 1
+    assert barrier.state("dea2") == _order.DONE
+
+
+@pytest.mark.parametrize("why, extra", [("check mode", {"check_mode": True}), ("no FIFO", {"prepare_rc": 1}),
+                                        ("early off", {})])
+def test_without_an_early_start_the_module_starts_at_the_node_turn(tmp_path, why, extra):
+    log = []
+    early = why != "early off"
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"], early=early)}, log, "dea2", **extra)
+    thread, out = run_in_thread(second)
+    another_node_ends(tmp_path)
+    time.sleep(0.3)
+    assert log == []
+    finished = time.monotonic()
+    _order.Barrier(str(tmp_path / "order")).finish("dea1", _order.DONE)
+    thread.join(5)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change", "changed"]
+    assert log[0][2] >= finished and "order" not in log[0][3]
+    assert out["order_early"] is False and out["changed"]
+
+
+def test_order_gate_is_not_for_a_task(tmp_path):
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea1", gate={"path": "/tmp/x", "timeout": 5})})
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["failed"] and "order.gate is set by the action plugin" in result["msg"] and calls == []
+
+
+def test_a_node_starts_early_only_when_next_in_line(tmp_path):
+    """Not while the node it follows has not started, nor before the first node of the task has ended."""
+    log = []
+    third = early_action(tmp_path, {"order": order(tmp_path, "dea3", ["dea2"])}, log, "dea3")
+    thread, out = run_in_thread(third)
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    barrier.start("dea1")
+    barrier.start("dea2")
+    time.sleep(0.3)
+    assert log == [], "started early before any node of the task ended"
+    barrier.finish("router2", _order.DONE)
+    time.sleep(0.3)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start"]
+    barrier.finish("dea2", _order.DONE)
+    thread.join(5)
+    assert out["order_early"] is True and out["changed"]
+
+
+def test_a_node_that_follows_a_node_not_started_yet_waits_to_start_early(tmp_path):
+    log = []
+    third = early_action(tmp_path, {"order": order(tmp_path, "dea3", ["dea2"])}, log, "dea3")
+    thread, out = run_in_thread(third)
+    another_node_ends(tmp_path, started="dea1")
+    time.sleep(0.3)
+    assert log == [], "dea3 started early while dea2 had not started"
+    _order.Barrier(str(tmp_path / "order")).start("dea2")
+    time.sleep(0.3)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start"]
+    _order.Barrier(str(tmp_path / "order")).finish("dea2", _order.DONE)
+    thread.join(5)
+    assert out["order_early"] is True
+
+
+def test_a_worker_whose_ansible_playbook_was_killed_starts_nothing(tmp_path):
+    """ansible-playbook's workers have their own process group: killed with its group, it leaves them running, and
+    the one of a node whose predecessor then ends must not start it, nor let its early module go."""
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+    parents = iter([4242, 4242])
+    with mock.patch.object(_ordered_action.os, "getppid", side_effect=lambda: next(parents, 1)):
+        thread, out = run_in_thread(second)
+        time.sleep(0.2)
+        another_node_ends(tmp_path)
+        time.sleep(0.3)
+        _order.Barrier(str(tmp_path / "order")).finish("dea1", _order.DONE)
+        thread.join(5)
+    assert "change" not in events(log, "dea2")
+    assert out["not_started"] and "the run's ansible-playbook (pid 4242) has gone" in out["msg"]
+    assert _order.Barrier(str(tmp_path / "order")).state("dea2") == _order.STOPPED

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -320,3 +321,21 @@ def test_progress_unwritable_record_fails_saying_so(run_module, kato, tmp_path):
             "progress": {"path": str(blocker / "progress.json"), "target": "3.6.2", "step": "ready"}}
     result, failed, dummy = run_module(kato_role, args, [{"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}])
     assert failed and "the progress record" in result["msg"] and "cannot be written" in result["msg"]
+
+
+@pytest.mark.parametrize("word, changed", [("go\n", True), ("stop\ndea1 failed\n", False)])
+def test_the_gate_comes_after_the_reads_and_before_the_restart(tmp_path, run_module, kato, word, changed):
+    base = tmp_path / "gate" / "k"
+    base.parent.mkdir()
+    os.mkfifo(f"{base}.fifo")
+    (tmp_path / "gate" / "k.go").write_text(word)
+    calls = [{"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}]
+    if changed:
+        calls += [{"argv": [kato, "restart"]}, {"argv": [kato] + READY, "out": "READY\n"},
+                  {"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}]
+    order = {"dir": "/controller/order", "name": "dea2", "gate": {"path": str(base), "timeout": 5}}
+    result, failed, dummy = run_module(kato_role, {"state": "restarted", "kato_path": kato, "order": order}, calls)
+    assert not failed and result["changed"] is changed
+    if not changed:
+        assert result["order_gate"] == "stop" and result["msg"] == "not started on the node: dea1 failed"
+    assert os.listdir(tmp_path / "gate") == []

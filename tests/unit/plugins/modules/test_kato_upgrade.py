@@ -1010,3 +1010,56 @@ def test_retire_only_with_an_upgrade(run_module, kato, sentinel, tmp_path, extra
 def test_retire_wait_timeout_is_checked_before_anything_runs(run_module, kato, sentinel, tmp_path):
     result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, tmp_path / "p.json", wait_timeout=0), [])
     assert failed and "retire.wait_timeout=0 is invalid" in result["msg"]
+
+
+# ---- order.gate (set by the action plugin when it starts the module early): reads first, changes after the word
+
+def gate_at(tmp_path, word=None):
+    """A gate as the action plugin makes it on a node (module_utils/_gate.py), with the word already said."""
+    base = tmp_path / "gate" / "k"
+    base.parent.mkdir()
+    os.mkfifo(f"{base}.fifo")
+    if word:
+        (tmp_path / "gate" / "k.go").write_text(word)
+    return {"path": str(base), "timeout": 5}
+
+
+def order_with(gate):
+    return {"dir": "/controller/order", "name": "dea2", "after": ["dea1"], "gate": gate}
+
+
+def test_the_gate_comes_after_the_reads_and_before_the_first_change(tmp_path, run_module, kato, sentinel, sleeps):
+    gate = gate_at(tmp_path, "go\n")
+
+    def still_waiting():
+        assert os.path.exists(f"{gate['path']}.fifo"), "the gate was passed before the reads"
+
+    def passed():
+        assert not os.path.exists(f"{gate['path']}.fifo"), "kato node upgrade ran before the gate"
+
+    calls = [{"argv": [kato, "version"], "out": "3.4.2\n"},
+             {"argv": [kato] + STATUS, "out": status(), "side_effect": still_waiting},
+             {"argv": [kato] + UPGRADE_362, "side_effect": passed},
+             {"argv": [kato, "version"], "out": "3.6.2\n"}]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, order=order_with(gate),
+                                                          **sentinel), calls)
+    assert not failed and result["changed"] and result["version_after"] == "3.6.2"
+    assert os.listdir(tmp_path / "gate") == []
+
+
+def test_told_to_stop_at_the_gate_the_node_is_not_changed(tmp_path, run_module, kato, sentinel, sleeps):
+    gate = gate_at(tmp_path, "stop\ndea1 failed\n")
+    calls = [{"argv": [kato, "version"], "out": "3.4.2\n"}, {"argv": [kato] + STATUS, "out": status()}]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, order=order_with(gate),
+                                                          **sentinel), calls)
+    assert not failed and result == {"changed": False, "order_gate": "stop", "msg": "not started on the node: dea1 failed"}
+    assert os.listdir(tmp_path / "gate") == []
+
+
+def test_a_node_with_nothing_to_do_never_waits_at_the_gate(tmp_path, run_module, kato, sentinel, sleeps):
+    gate = gate_at(tmp_path)   # no word: waiting would take its 5 s and fail the test's expectations
+    calls = [{"argv": [kato, "version"], "out": "3.6.2\n"}, {"argv": [kato] + STATUS, "out": status("3.6.2", state="done")}]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, order=order_with(gate),
+                                                          **sentinel), calls)
+    assert not failed and not result["changed"] and "order_gate" not in result
+    assert os.listdir(tmp_path / "gate") == []

@@ -150,3 +150,36 @@ def test_the_directory_is_private(tmp_path):
     afile.write_text("x")
     with pytest.raises(_order.OrderError, match="cannot create"):
         _order.Barrier(str(afile / "sub"))
+
+
+def test_a_start_is_recorded_and_wakes_the_waiting_nodes_which_may_stop_waiting(barrier):
+    assert not barrier.started("dea1") and not barrier.any_ended()
+    seen = []
+
+    def interrupted(wakes):
+        seen.append(wakes)
+        return barrier.started("dea1")
+
+    thread, out = in_thread(lambda: barrier.wait("dea2", ["dea1"], 0, interrupted))
+    time.sleep(0.2)
+    assert thread.is_alive() and seen == [0]
+    barrier.start("dea1")
+    thread.join(5)
+    assert out["value"][0] == "interrupted" and seen == [0, 1]
+    assert barrier.started("dea1") and not barrier.any_ended() and barrier.state("dea1") is None
+    barrier.finish("router2", _order.DONE)
+    assert barrier.any_ended() and barrier.started("router2")
+
+
+def test_a_wake_for_one_node_wakes_only_it(barrier):
+    woken = []
+    threads = [in_thread(lambda n=name: barrier.wait(n, ["dea1"], 0, lambda wakes: wakes > 0))
+               for name in ("dea2", "dea3")]
+    time.sleep(0.2)
+    barrier.wake("dea2")
+    threads[0][0].join(5)
+    woken.append(threads[0][1]["value"][0])
+    assert woken == ["interrupted"] and threads[1][0].is_alive()
+    barrier.finish("dea1", _order.DONE)
+    threads[1][0].join(5)
+    assert threads[1][1]["value"][0] == "go"
