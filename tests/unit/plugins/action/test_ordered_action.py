@@ -392,3 +392,25 @@ def test_a_worker_whose_ansible_playbook_was_killed_starts_nothing(tmp_path):
     assert "change" not in events(log, "dea2")
     assert out["not_started"] and "the run's ansible-playbook (pid 4242) has gone" in out["msg"]
     assert _order.Barrier(str(tmp_path / "order")).state("dea2") == _order.STOPPED
+
+
+def test_a_word_that_cannot_be_said_fails_the_node_and_stops_the_next(tmp_path):
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+    said = second._connection.exec_command
+
+    def broken(cmd, in_data=None, sudoable=True):
+        if ".go.tmp" in cmd:
+            return 255, b"", b"ssh: connect to host 127.42.0.13 port 2222: Connection refused"
+        return said(cmd, in_data, sudoable)
+
+    second._connection.exec_command = broken
+    with mock.patch.object(_ordered_action, "GATE_SECONDS", 2):   # the module left waiting gives up soon
+        thread, out = run_in_thread(second)
+        another_node_ends(tmp_path)
+        time.sleep(0.3)
+        _order.Barrier(str(tmp_path / "order")).finish("dea1", _order.DONE)
+        thread.join(5)
+    assert out["failed"] and "could not tell the module waiting on the node to start (rc=255: ssh: connect" in out["msg"]
+    assert "change" not in events(log, "dea2")
+    assert _order.Barrier(str(tmp_path / "order")).state("dea2") == _order.FAILED
