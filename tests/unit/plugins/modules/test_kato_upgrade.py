@@ -758,10 +758,11 @@ def test_run_lock_held_by_an_orphaned_run_is_waited_for_then_the_node_read_afres
     """A killed controller's run goes on on the node until kato ends: the re-run waits, then finds the node at the
     target (the orphan finished it) and runs no kato node upgrade of its own."""
     fd = hold(sentinel["run_lock"])
-    threading.Timer(0.3, os.close, [fd]).start()
+    threading.Timer(0.5, os.close, [fd]).start()
     args = dict(version="3.6.2", kato_path=kato, **sentinel)
     result, failed, warnings = run_module(kato_upgrade, args, [dict(c, argv=[kato] + c["argv"]) for c in AT_TARGET])
     assert not failed and result["changed"] is False and result["attempts"] == 0
+    # released 0.5 s after the test took it; the module takes its own clock a little later
     assert result["waited"] >= 0.3
     assert any("waited" in w and "another upgrade run on this node" in w for w in warnings), warnings
 

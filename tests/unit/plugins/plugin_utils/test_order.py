@@ -47,7 +47,7 @@ def test_a_node_starts_when_the_one_before_it_is_done_not_before(barrier):
     thread.join(5)
     verdict, why, waited = out["value"]
     assert (verdict, why) == ("go", "")
-    assert waited >= 0.3
+    assert waited >= 0.25  # the thread takes its clock a little after the test's 0.3 s sleep began
     # woken by the connect, not found by a later look: within a fraction of a second
     assert out["at"] - ended < 0.5
     assert not os.path.exists(barrier._path("dea2", "sock"))
