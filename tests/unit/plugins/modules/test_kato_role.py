@@ -80,15 +80,42 @@ CASES = [
         "result": {"changed": False},
     },
     {
-        "id": "restarted_always_changes",
+        # a restart acts whatever the states: none is read before it (one kato call less in the window)
+        "id": "restarted_always_changes_and_reads_nothing_before",
         "args": {"state": "restarted", "wait_timeout": 30},
         "calls": [
-            {"argv": LIST, "out": procs(dea_ng="RUNNING")},
             {"argv": ["restart"]},
             {"argv": ["process", "ready", "-b", "30", "all"], "out": "READY\n"},
             {"argv": LIST, "out": procs(dea_ng="RUNNING")},
         ],
-        "result": {"changed": True, "before": {"dea_ng": "RUNNING"}, "after": {"dea_ng": "RUNNING"}},
+        "result": {"changed": True, "before": None, "after": {"dea_ng": "RUNNING"}, "roles_before": None,
+                   "roles_after": None},
+        "no_warnings": True,
+    },
+    {
+        "id": "restarted_diff_mode_reads_the_states_before",
+        "args": {"state": "restarted", "wait_timeout": 30},
+        "flags": {"diff": True},
+        "calls": [
+            {"argv": LIST, "out": procs(dea_ng="FATAL")},
+            {"argv": ["restart"]},
+            {"argv": ["process", "ready", "-b", "30", "all"], "out": "READY\n"},
+            {"argv": LIST, "out": procs(dea_ng="RUNNING")},
+        ],
+        "result": {"changed": True, "before": {"dea_ng": "FATAL"}, "after": {"dea_ng": "RUNNING"},
+                   "diff": {"before": {"dea_ng": "FATAL"}, "after": {"dea_ng": "RUNNING"}}},
+    },
+    {
+        "id": "restarted_named_roles_checks_them_then_restarts_them_unread",
+        "args": {"state": "restarted", "roles": ["dea"], "node": IP},
+        "calls": [
+            node_list(),
+            {"argv": ["restart", "-n", IP, "dea"]},
+            {"argv": READY_N, "out": "READY\n"},
+            {"argv": LIST_N, "out": procs(mysql="RUNNING", **DEA_RUNNING)},
+        ],
+        "result": {"changed": True, "before": None, "node_roles": ["base", "dea", "mysql"], "acted_on": ["dea"]},
+        "no_warnings": True,
     },
     {
         "id": "restarted_check_mode",
@@ -101,7 +128,6 @@ CASES = [
         "id": "restarted_without_wait",
         "args": {"state": "restarted", "wait": False},
         "calls": [
-            {"argv": LIST, "out": procs(dea_ng="RUNNING")},
             {"argv": ["restart"]},
             {"argv": LIST, "out": procs(dea_ng="STARTING")},
         ],
@@ -288,7 +314,7 @@ def test_kato_role_refuses_root(run_module, kato, euid):
 @pytest.mark.parametrize("state, calls, check, written, changed", [
     # started with every process running: no kato call acts, the step is recorded (a change to the record)
     ("started", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}], False, True, True),
-    ("restarted", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}, {"argv": ["restart"]}, {"argv": READY},
+    ("restarted", [{"argv": ["restart"]}, {"argv": READY},
                    {"argv": LIST, "out": procs(dea_ng="RUNNING")}], False, True, True),
     # check mode: predicted, nothing written
     ("restarted", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}], True, False, True),
@@ -307,8 +333,7 @@ def test_progress_records_the_step(run_module, kato, tmp_path, state, calls, che
 
 def test_progress_not_recorded_when_the_wait_fails(run_module, kato, tmp_path):
     record = tmp_path / "progress.json"
-    calls = [{"argv": LIST, "out": procs(dea_ng="RUNNING")}, {"argv": ["restart"]},
-             {"argv": READY, "rc": 1, "err": "timed out\n"}]
+    calls = [{"argv": ["restart"]}, {"argv": READY, "rc": 1, "err": "timed out\n"}]
     args = {"state": "restarted", "kato_path": kato, "progress": {"path": str(record), "target": "3.6.2", "step": "restart"}}
     result, failed, dummy = run_module(kato_role, args, [dict(c, argv=[kato] + c["argv"]) for c in calls])
     assert failed and not record.exists()
@@ -323,18 +348,20 @@ def test_progress_unwritable_record_fails_saying_so(run_module, kato, tmp_path):
     assert failed and "the progress record" in result["msg"] and "cannot be written" in result["msg"]
 
 
+@pytest.mark.parametrize("state, verb, reads", [("restarted", "restart", []), ("started", "start", [LIST])])
 @pytest.mark.parametrize("word, changed", [("go\n", True), ("stop\ndea1 failed\n", False)])
-def test_the_gate_comes_after_the_reads_and_before_the_restart(tmp_path, run_module, kato, word, changed):
+def test_the_gate_comes_after_the_reads_and_before_the_first_change(tmp_path, run_module, kato, word, changed, state, verb,
+                                                                   reads):
     base = tmp_path / "gate" / "k"
     base.parent.mkdir()
     os.mkfifo(f"{base}.fifo")
     (tmp_path / "gate" / "k.go").write_text(word)
-    calls = [{"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}]
+    calls = [{"argv": [kato] + argv, "out": procs(dea_ng="STOPPED")} for argv in reads]
     if changed:
-        calls += [{"argv": [kato, "restart"]}, {"argv": [kato] + READY, "out": "READY\n"},
+        calls += [{"argv": [kato, verb]}, {"argv": [kato] + READY, "out": "READY\n"},
                   {"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}]
     order = {"dir": "/controller/order", "name": "dea2", "gate": {"path": str(base), "timeout": 5}}
-    result, failed, dummy = run_module(kato_role, {"state": "restarted", "kato_path": kato, "order": order}, calls)
+    result, failed, dummy = run_module(kato_role, {"state": state, "kato_path": kato, "order": order}, calls)
     assert not failed and result["changed"] is changed
     if not changed:
         assert result["order_gate"] == "stop" and result["msg"] == "not started on the node: dea1 failed"
