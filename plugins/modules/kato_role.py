@@ -21,7 +21,7 @@ description:
     best-effort refinement; when that is unavailable it warns and judges by every process of the node.
   - C(changed) comes from the process states before and after (V(restarted) always changes).
   - V(restarted) acts whatever the states are, so outside check and diff mode it reads no states before
-    the restart (one kato call less on the node; the post-upgrade restarts run inside the maintenance window):
+    the restart (one kato call less on the node; the post-upgrade restarts run inside the maintenance window), and
     RV(before) and RV(roles_before) are then V(null).
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)

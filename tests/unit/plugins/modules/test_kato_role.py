@@ -350,8 +350,8 @@ def test_progress_unwritable_record_fails_saying_so(run_module, kato, tmp_path):
 
 @pytest.mark.parametrize("state, verb, reads", [("restarted", "restart", []), ("started", "start", [LIST])])
 @pytest.mark.parametrize("word, changed", [("go\n", True), ("stop\ndea1 failed\n", False)])
-def test_the_gate_comes_after_the_reads_and_before_the_first_change(tmp_path, run_module, kato, word, changed, state, verb,
-                                                                   reads):
+def test_the_gate_comes_after_the_reads_and_before_the_first_change(tmp_path, run_module, kato, word, changed, state,
+                                                                    verb, reads):
     base = tmp_path / "gate" / "k"
     base.parent.mkdir()
     os.mkfifo(f"{base}.fifo")
