@@ -272,13 +272,19 @@ def wait_ready(client, node, timeout):
         raise
 
 
-def restart_unread(module, client, gate, node, node_roles, acted_on):
-    """V(restarted) without check or diff mode: a restart acts whatever the states, so none is read before it."""
+def apply_state(module, client, gate, state, node, acted_on):
+    """The change: at the node's turn (``gate``), kato start|stop|restart, then, after a start or restart with
+    O(wait), the wait until the node's processes are ready."""
     if gate is not None:
         gate.open()
-    client.run("restart", *node_args(node), *acted_on)
-    if module.params["wait"]:
+    client.run({"started": "start", "stopped": "stop", "restarted": "restart"}[state], *node_args(node), *acted_on)
+    if module.params["wait"] and state != "stopped":
         wait_ready(client, node, module.params["wait_timeout"])
+
+
+def restart_unread(module, client, gate, node, node_roles, acted_on):
+    """V(restarted) without check or diff mode: a restart acts whatever the states, so none is read before it."""
+    apply_state(module, client, gate, "restarted", node, acted_on)
     return {"changed": True, "before": None, "after": processes(client, node)[1], "node_roles": node_roles,
             "acted_on": acted_on, "roles_before": None, "roles_after": None}
 
@@ -306,12 +312,7 @@ def run_module(module, client, gate=None):
         after = dict(before, **dict.fromkeys(watched or (), target))
         roles_after = None if roles_before is None else dict.fromkeys(roles_before, target)
     else:
-        verb = {"started": "start", "stopped": "stop", "restarted": "restart"}[state]
-        if gate is not None:
-            gate.open()
-        client.run(verb, *node_args(node), *acted_on)
-        if params["wait"] and state != "stopped":
-            wait_ready(client, node, params["wait_timeout"])
+        apply_state(module, client, gate, state, node, acted_on)
         after = processes(client, node)[1]
         if roles_before is not None:
             roles_after = role_states(module, client, ip, acted_on)
