@@ -98,6 +98,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cause:
+  description: V(not_ready) when the processes were not ready within O(wait_timeout) after the action (which was done).
+  returned: failure
+  type: str
+  sample: not_ready
+resumable:
+  description: Whether running the task again can succeed without another fix (V(true) for V(not_ready)).
+  returned: failure
+  type: bool
+  sample: true
 order_after:
   description: The nodes this node's call waited for (O(order.after)); set by the action plugin.
   returned: when O(order) is set
@@ -269,6 +279,8 @@ def wait_ready(client, node, timeout):
         exc.msg = (f"processes{where} not ready within wait_timeout={timeout} seconds: "
                    f"{' '.join((exc.stdout or exc.stderr).split())}; check them with kato process list and "
                    f"the logs in /s/logs, or raise wait_timeout")
+        # as kato_upgrade's wait (ready_timeout): the action is done, a re-run acts and waits again
+        exc.extra.update(cause="not_ready", resumable=True)
         raise
 
 

@@ -271,7 +271,7 @@ CASES = [
         ],
         "failed": True,
         "msg_contains": ["not ready within wait_timeout=600", "dea_ng STARTING", "raise wait_timeout"],
-        "result": {"rc": 1},
+        "result": {"rc": 1, "cause": "not_ready", "resumable": True},
     },
     {
         "id": "start_failure",
