@@ -142,21 +142,21 @@ def node_roles() -> list[str]:
     return list(st.get("roles") or nodeconf.load_node()["roles"])
 
 
-def _role_processes(roles) -> list[str]:
+def role_processes(roles) -> list[str]:
     present = nodestate.read()["processes"]
     return [p for p in roles_mod.processes_for(roles) if p in present]
 
 
 def stop_roles(roles) -> None:
     roles = list(roles)
-    stop(_role_processes(roles))
+    stop(role_processes(roles))
     for role in roles:
         journal.emit("role_state", role=role, state="STOPPED")
 
 
 def start_roles(roles, delay_s: float | None = None) -> None:
     roles = list(roles)
-    start(_role_processes(roles), delay_s)
+    start(role_processes(roles), delay_s)
     st = nodestate.read()["processes"]
     for role in roles:
         procs = [p for p in roles_mod.PROCESSES.get(role, ()) if p in st]

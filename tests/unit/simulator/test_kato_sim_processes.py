@@ -67,6 +67,20 @@ def test_roles_stop_start_restart(sim_cluster):
     assert r.returncode == 1 and "unknown role nonsense" in r.stderr
 
 
+def test_restart_fatal_leaves_the_restarted_processes_down_once(sim_cluster):
+    """restart_fatal: kato restart ends, the node's processes stay FATAL (not ready) until kato start; it fires once."""
+    cluster = sim_cluster(nodes=[CORE, {"name": "dea1", "roles": ["dea"], "faults": {"restart_fatal": {"times": 1}}}])
+    dea = cluster.node("dea1")
+    assert dea.kato("restart").returncode == 0
+    assert dea.state()["processes"]["dea_ng"]["state"] == "FATAL"
+    assert [e["step"] for e in cluster.journal("process_fatal", node=dea.ip)] == ["restart"]
+    r = dea.kato("process", "ready", "-b", "1", "all")
+    assert r.returncode == 1 and "dea_ng" in r.stdout
+    assert dea.kato("restart").returncode == 0
+    assert dea.kato("process", "ready", "-b", "5", "all").stdout == "READY\n"
+    assert len(cluster.journal("process_fatal", node=dea.ip)) == 1
+
+
 def test_remote_node_via_n(sim_cluster):
     cluster = sim_cluster(nodes=[CORE, {"name": "dea1", "roles": ["dea"]}])
     core, dea = cluster.node("core"), cluster.node("dea1")
