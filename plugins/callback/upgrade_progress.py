@@ -253,7 +253,7 @@ class CallbackModule(CallbackBase):
         action = str(task.action)
         if action.endswith("kato_info") and res.get("version") and not res.get("failed"):
             self._write("version", node=host, version=res["version"])
-        if action.endswith("kato_upgrade") and res.get("version_after") and not res.get("failed"):
+        if action.endswith("kato_upgrade") and res.get("version_after") and (not res.get("failed") or res.get("failed_step") == "restart"):
             self._write("version", node=host, version=res["version_after"])
         for warning in res.get("warnings") or []:
             self._write("warning", node=host, step=step, message=str(warning))
@@ -276,10 +276,14 @@ class CallbackModule(CallbackBase):
         if step is None:
             return
         self._observe(host, result, step)
-        if outcome != "ok":
+        res = result._result if isinstance(getattr(result, "_result", None), dict) else {}  # pylint: disable=protected-access
+        if outcome != "ok" and res.get("failed_step") != "restart":
             self._end(host, outcome)
-        else:
-            self._further_steps(host, result._result if isinstance(getattr(result, "_result", None), dict) else {})  # pylint: disable=protected-access
+            return
+        self._further_steps(host, res)
+        self._restarted_after(host, res)
+        if outcome != "ok":
+            self._end(host, outcome)   # the restart that failed
 
     def _retired_first(self, host, res):
         """kato_upgrade that retired the DEA first (its option retire): the node was in `retire` from the task's start
@@ -301,13 +305,31 @@ class CallbackModule(CallbackBase):
         them: `ready` from when kato_upgrade began to wait (the end minus its ready_duration), the others at the end."""
         progress = res.get("progress") if isinstance(res.get("progress"), dict) else {}
         also = [step for step in progress.get("also") or [] if step in _report.NODE_STEPS]
-        if not also or res.get("failed"):
+        if not also or (res.get("failed") and res.get("failed_step") != "restart"):
             return
-        now = time.time()
+        # the upgrade's end, before a restart in the same call (kato_upgrade's option restart), else now
+        now = float(res["upgrade_ended_at"]) if isinstance(res.get("upgrade_ended_at"), (int, float)) else time.time()
         for step in also:
             waited = res.get("ready_duration") if step == "ready" else 0
             self._pending[host] = (step, now - (float(waited) if isinstance(waited, (int, float)) else 0.0))
             self._enter(host)
+
+    def _restarted_after(self, host, res):
+        """kato_upgrade that restarted the node too (its option restart): the node's upgrade steps ended when its
+        upgrade did (upgrade_ended_at), it was in `restart` from its turn (restart.started_at) to the restart's end,
+        and the call that turned maintenance mode off after it (maintenance_off) ended the window at kato's change."""
+        restart = res.get("restart") if isinstance(res.get("restart"), dict) else {}
+        if isinstance(restart.get("started_at"), (int, float)):
+            if isinstance(res.get("upgrade_ended_at"), (int, float)):
+                self._end(host, "ok", float(res["upgrade_ended_at"]))
+            self._pending[host] = ("restart", float(restart["started_at"]))
+            self._enter(host)
+            if not (restart.get("failed") or restart.get("unreachable")) and isinstance(restart.get("ended_at"), (int, float)):
+                self._end(host, "ok", float(restart["ended_at"]))
+        off = res.get("maintenance_off") if isinstance(res.get("maintenance_off"), dict) else {}
+        if off.get("changed") and not off.get("failed") and not context.CLIARGS.get("check"):
+            when = off.get("changed_at")
+            self._write("maintenance", float(when) if isinstance(when, (int, float)) else time.time(), node=host, state="off")
 
     def v2_runner_on_ok(self, result):
         self._result(result, "ok")

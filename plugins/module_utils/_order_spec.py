@@ -4,9 +4,14 @@
 """The option ``order`` of kato_upgrade and kato_role, once: the modules accept it and the action plugins
 validate it (plugins/plugin_utils/_ordered_action.py). The action plugin takes it out of the module's arguments;
 when it starts the module early (``early``) it passes it back with ``gate`` set (module_utils/_gate.py), which
-is the action plugin's to set, never the task's."""
+is the action plugin's to set, never the task's.
+
+kato_upgrade's option ``restart`` (RESTART_OPTIONS), also the action plugin's: after the node's upgrade, the same
+call restarts the node at its turn in the restart order, in the same barrier (kato_role's restart)."""
 
 from __future__ import annotations
+
+from ansible_collections.stackato.cluster.plugins.module_utils import _progress
 
 ORDER_OPTIONS = dict(
     dir=dict(type="path", required=True),
@@ -21,3 +26,19 @@ ORDER_OPTIONS = dict(
     )),
 )
 ORDER_ARG_SPEC = dict(type="dict", options=ORDER_OPTIONS)
+
+RESTART_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    after=dict(type="list", elements="str", default=[]),
+    run=dict(type="bool", default=True),
+    early=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=600),
+    maintenance_off=dict(type="bool", default=False),
+    progress=dict(type="dict", options=dict(
+        # a path on the node: a str here (the action plugin's validation of a path would expand ~ on the controller);
+        # kato_role expands it on the node
+        path=dict(type="str", default=_progress.DEFAULT_PATH),
+        target=dict(type="str", required=True),
+    )),
+)
+RESTART_ARG_SPEC = dict(type="dict", options=RESTART_OPTIONS)

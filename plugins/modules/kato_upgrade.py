@@ -215,6 +215,65 @@ options:
       - Empty for no lock.
     type: path
     default: ~/.stackato-cluster/kato-upgrade.lock
+  restart:
+    description:
+      - With O(order) only, handled by the action plugin on the controller - the module never sees it. Once the node's
+        upgrade is done (or had nothing to do), the same call restarts the node as M(stackato.cluster.kato_role) with
+        O(stackato.cluster.kato_role#module:state=restarted) and O(stackato.cluster.kato_role#module:wait=true) does
+        (C(kato restart), C(kato process ready -b), C(kato process list -j) [doc]), at its turn in the restart order,
+        so that a play needs no task of its own for the restarts.
+      - The restart takes its turn in the same O(order.dir) under its own O(restart.name), after every node of
+        O(restart.after) is done - name the core node's upgrade there (it follows every other node, so every upgrade
+        is done then) and the restarts this one follows (for example from P(stackato.cluster.upgrade_after#filter)).
+        It starts early on the node (O(restart.early), as O(order.early)) right after the node's upgrade ended, and waits
+        there for its turn.
+      - An upgrade that failed or did not start leaves the restart not started (C(not_started) in RV(restart)). A failed
+        restart fails the task with RV(failed_step=restart); the upgrade's own results are returned as well.
+    type: dict
+    suboptions:
+      name:
+        description: The restart's name in O(order.dir), different from O(order.name) (for example C(<node>:restart)).
+        type: str
+        required: true
+      after:
+        description: The names in O(order.dir) - upgrades and restarts - that must be done before the restart.
+        type: list
+        elements: str
+        default: []
+      run:
+        description: V(false) when the node has no restart left (an earlier run restarted it); it still keeps its turn.
+        type: bool
+        default: true
+      early:
+        description: As O(order.early), for the restart.
+        type: bool
+        default: true
+      wait_timeout:
+        description: As O(stackato.cluster.kato_role#module:wait_timeout).
+        type: int
+        default: 600
+      maintenance_off:
+        description:
+          - For the node that restarts last (the core node, whose O(restart.after) names every other restart) - then turn
+            maintenance mode off in the same call, right after its restart (C(kato config set cloud_controller_ng
+            maintenance_mode false) [doc], as M(stackato.cluster.kato_config) does it), once every name of O(restart.after)
+            is done and no node failed, so that the maintenance window ends with the last restart.
+          - A failure to turn it off fails no step - RV(maintenance_off) says what happened, maintenance mode is still on,
+            and the caller turns it off itself.
+        type: bool
+        default: false
+      progress:
+        description: The node's progress record where the C(restart) step is recorded, as in M(stackato.cluster.kato_role).
+        type: dict
+        suboptions:
+          path:
+            description: The record's path on the node.
+            type: str
+            default: ~/.stackato-cluster/progress.json
+          target:
+            description: The version being upgraded to.
+            type: str
+            required: true
 notes:
   - "With O(retire): the reads of M(stackato.cluster.kato_node_retire) (C(kato node list) text, C(kato config get dea_ng
     resources/memory_mb --json), C(kato process list -c -j) [doc]; the Cloud Controller v2 API [doc: Cloud Foundry v2
@@ -267,6 +326,25 @@ EXAMPLES = r"""
       target: "3.6.2"
       step: upgrade
       also: [ready, verify]
+
+# Every node of the play in one task (forks >= nodes), in order, each restarted by the same call once the core
+# node's upgrade is done and the restarts it follows are
+- name: Upgrade every node in order, then restart it in order
+  stackato.cluster.kato_upgrade:
+    version: "3.6.2"
+    cache_ip: "{{ stackato_core_ip }}"
+    ready_timeout: 600
+    order:
+      dir: "{{ order_dir.path }}"
+      name: "{{ inventory_hostname }}"
+      after: "{{ (groups | stackato.cluster.upgrade_after(ansible_play_hosts))[inventory_hostname] | default([]) }}"
+    restart:
+      name: "{{ inventory_hostname }}:restart"
+      after: >-
+        {{ groups['core'] + ((groups | stackato.cluster.upgrade_after(ansible_play_hosts))[inventory_hostname]
+                             | default([]) | map('regex_replace', '$', ':restart') | list) }}
+      progress:
+        target: "3.6.2"
 """
 
 RETURN = r"""
@@ -291,6 +369,32 @@ not_started:
   returned: when O(order) is set and the node was not started
   type: bool
   sample: true
+restart:
+  description:
+    - The restart's outcome, as M(stackato.cluster.kato_role) returns it (with RV(order_after), RV(order_waited),
+      RV(order_early), and C(started_at) and C(ended_at), the restart's turn and end in seconds since the epoch on the
+      controller), or C(not_started=true) with C(msg) when it did not start.
+  returned: when O(restart) is set
+  type: dict
+  sample: {"changed": true, "acted_on": [dea_ng, router2g], "order_after": [core, "dea1:restart"], "order_early": true,
+           "started_at": 1796095879.218, "ended_at": 1796095880.02}
+upgrade_ended_at:
+  description: When the node's upgrade phase ended, before its restart of O(restart), in seconds since the epoch on the controller.
+  returned: when O(restart) is set
+  type: float
+  sample: 1796095871.5
+maintenance_off:
+  description:
+    - What O(restart.maintenance_off) did, as M(stackato.cluster.kato_config) returns it (C(changed_at) the moment kato turned
+      maintenance mode off), or C(skipped=true) with C(msg) when a node failed and maintenance mode was left on.
+  returned: when O(restart.maintenance_off) is set and the node's restart is done
+  type: dict
+  sample: {"changed": true, "before": true, "after": false, "changed_at": 1796095880.4}
+failed_step:
+  description: V(restart) when the upgrade succeeded and the restart of O(restart) failed.
+  returned: when the restart of O(restart) failed
+  type: str
+  sample: restart
 progress:
   description:
     - What O(progress) recorded - V(path), V(step), V(changed) (the record did not have the step yet; predicted in check
@@ -1044,6 +1148,8 @@ def main():
         progress=_progress.PROGRESS_ARG_SPEC,
         # handled by the action plugin on the controller (plugins/plugin_utils/_order.py ORDER_SPEC); never reaches the module
         order=_order_spec.ORDER_ARG_SPEC,
+        # handled by the action plugin too (plugins/plugin_utils/_ordered_action.py): the restart after the upgrade
+        restart=_order_spec.RESTART_ARG_SPEC,
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

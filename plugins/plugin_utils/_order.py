@@ -38,6 +38,7 @@ ABORT = "abort"
 
 # the option's keys, as the modules accept them (module_utils/_order_spec.py)
 ORDER_SPEC = _order_spec.ORDER_OPTIONS
+RESTART_SPEC = _order_spec.RESTART_OPTIONS
 
 
 class OrderError(Exception):

@@ -13,7 +13,18 @@ its first change, for this plugin's word (module_utils/_gate.py): ``go`` when th
 start and reads. The FIFO and the word are made and written without privilege escalation, as the connecting
 user, in ``~/.stackato-cluster/order``; the word goes through a copy of the connection (the module's call holds
 the original). When the module cannot use the FIFO, or waited ``GATE_SECONDS`` without a word, it ends without a
-change and is started again (early again after the time limit, at the node's turn otherwise)."""
+change and is started again (early again after the time limit, at the node's turn otherwise).
+
+kato_upgrade's option ``restart``: once the node's upgrade is done, the same call takes a second turn in the same
+barrier under the restart's own name - it waits for the names of ``restart.after`` (every node's upgrade and the
+restarts before it), then restarts the node with kato_role (``restart_arguments``), started early on the node right
+after its upgrade ended (not when next in line: the starts are spread over the upgrades, where the nodes wait anyway,
+instead of gathered where the restarts begin, which they would slow). The restart costs no task of its own: no round
+of every node between the upgrades and the restarts, no module start at a restart's turn. A failed restart fails the
+task (``failed_step`` ``restart``); an upgrade that failed or did not start leaves the restart not started. With
+``restart.maintenance_off`` (the node that restarts last: the core node) the same call then turns maintenance mode
+off, once every name its restart followed is done and no node failed: the window ends with the last restart, not
+after the tasks that follow it."""
 
 from __future__ import annotations
 
@@ -21,6 +32,7 @@ import copy
 import os
 import shlex
 import threading
+import time
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
@@ -37,6 +49,21 @@ EARLY_TRANSPORTS = frozenset(("ssh", "paramiko", "paramiko_ssh", "local"))
 # seconds a module started early waits on the node for the word, at most; then it ends and is started again
 GATE_SECONDS = 300
 GATE_DIR = "$HOME/.stackato-cluster/order"
+# the module of kato_upgrade's option restart: the node's restart after its upgrade, in the same call
+RESTART_MODULE = "stackato.cluster.kato_role"
+# restart.maintenance_off: maintenance mode turned off by the node that restarts last, right after its restart
+# (kato config set cloud_controller_ng maintenance_mode false [doc]), as maintenance_mode's set.yml turns it off
+MAINTENANCE_MODULE = "stackato.cluster.kato_config"
+MAINTENANCE_OFF = {"component": "cloud_controller_ng", "key": "maintenance_mode", "value": False}
+
+
+def restart_arguments(restart: dict) -> dict:
+    """kato_role's arguments for kato_upgrade's option ``restart``: every role of the node restarted, waited for until
+    ready, and the ``restart`` step recorded in the node's progress record when one is given."""
+    args = dict(state="restarted", wait=True, wait_timeout=restart["wait_timeout"])
+    if restart.get("progress"):
+        args["progress"] = dict(path=restart["progress"]["path"], target=restart["progress"]["target"], step="restart")
+    return args
 
 
 def prepare_script(gate_key: str) -> str:
@@ -59,8 +86,9 @@ def word_script(path: str, word: str, why: str = "") -> str:
 class _EarlyCall:
     """The module running on the node ahead of the node's turn, in a thread of this worker."""
 
-    def __init__(self, action, path, args, task_vars, on_end):
+    def __init__(self, action, path, args, task_vars, on_end, module_name=None):
         self.path = path
+        self._module_name = module_name
         self.outcome = None
         self.error = None
         self.done = threading.Event()
@@ -70,7 +98,7 @@ class _EarlyCall:
 
     def _run(self):
         try:
-            self.outcome = self._action._module(self._args, self._task_vars, False)
+            self.outcome = self._action._module(self._args, self._task_vars, False, self._module_name)
         # re-raised by result()
         except BaseException as exc:   # pylint: disable=broad-exception-caught
             self.error = exc
@@ -88,9 +116,11 @@ class _EarlyCall:
 class OrderedModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
+    # whether the module has the option restart (kato_upgrade): the node's restart after its upgrade, in the same call
+    RESTART_OPTION = False
 
-    def _module(self, args, task_vars, wrap_async):
-        result = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
+    def _module(self, args, task_vars, wrap_async, module_name=None):
+        result = self._execute_module(module_name=module_name, module_args=args, task_vars=task_vars, wrap_async=wrap_async)
         if not wrap_async:
             # the module's temporary directory on the node (async jobs remove their own)
             self._remove_tmp_path(self._connection._shell.tmpdir)
@@ -138,44 +168,113 @@ class OrderedModuleAction(ActionBase):
         host = task_vars.get("inventory_hostname", "?")
         args = dict(self._task.args)
         order = args.pop("order", None)
+        # kato_upgrade's option (the module's never sees it); another module's task keeps it, and the module refuses it
+        restart = args.pop("restart", None) if self.RESTART_OPTION else None
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         if order is None:
+            if restart is not None:
+                result.update(failed=True, msg=f"{host}: option restart needs option order (the restart waits in the "
+                                               "order's directory): give both, or leave restart out")
+                return result
             result.update(self._module(args, task_vars, wrap_async))
             return result
 
-        checked = ArgumentSpecValidator(_order.ORDER_SPEC).validate(order if isinstance(order, dict) else {})
-        if not isinstance(order, dict) or checked.error_messages:
-            why = ("; ".join(("unknown key " if isinstance(error, UnsupportedError) else "") + str(error)
-                             for error in checked.errors)
-                   if isinstance(order, dict) else f"it is a {type(order).__name__}")
-            result.update(failed=True, msg=f"{host}: option order {order!r} is not valid ({why}): give a dict with dir, "
-                                           "name and after (see the module's documentation)")
+        order, problem = self._validated(host, "order", order, _order.ORDER_SPEC,
+                                         "a dict with dir, name and after (see the module's documentation)")
+        if restart is not None and problem is None:
+            restart, problem = self._validated(host, "restart", restart, _order.RESTART_SPEC,
+                                               "a dict with name and after (see the module's documentation)")
+            if problem is None and restart["name"] == order["name"]:
+                problem = (f"{host}: option restart.name {restart['name']!r} is order.name too: give the restart "
+                           "its own name in the order (for example the node's name with :restart)")
+        if problem is None and order.get("gate") is not None:
+            problem = f"{host}: option order.gate is set by the action plugin (order.early), not by a task: leave it out"
+        if problem is None and self._task.async_val:
+            problem = (f"{host}: option order cannot be combined with async (async={self._task.async_val}): the next "
+                       "node would start before this one ended; run without async, or without order")
+        if problem is not None:
+            result.update(failed=True, msg=problem)
             return result
-        if order.get("gate") is not None:
-            result.update(failed=True, msg=f"{host}: option order.gate is set by the action plugin (order.early), "
-                                           "not by a task: leave it out")
-            return result
-        if self._task.async_val:
-            result.update(failed=True, msg=f"{host}: option order cannot be combined with async "
-                                           f"(async={self._task.async_val}): the next node would start before this one "
-                                           "ended; run without async, or without order")
-            return result
-        order = checked.validated_parameters
-        name = order["name"]
         try:
             barrier = _order.Barrier(order["dir"])
         except _order.OrderError as exc:
             result.update(failed=True, msg=f"{host}: {exc}; nothing was started on this node")
             return result
 
-        state = _order.STOPPED
-        early = None
         # ansible-playbook, whose worker this is: a worker outlives it when it is killed (workers have their own
         # process group), and must then start nothing
-        controller = self._controller = os.getppid()
+        self._controller = os.getppid()
+        if restart is None:
+            self._ordered(barrier, order, None, args, task_vars, result)
+            return result
+        restarted = {}
+        closing = None
+        try:
+            state = self._ordered(barrier, order, None, args, task_vars, result)
+            result["upgrade_ended_at"] = round(time.time(), 3)
+            if state != _order.DONE:
+                why = "its upgrade failed" if state == _order.FAILED else "its upgrade did not start"
+                restarted.update(skipped=True, not_started=True, changed=False, skip_reason=f"not started: {why}",
+                                 msg=f"{restart['name']} was not started: {why}")
+            else:
+                self._turn_at = None
+                state = self._ordered(barrier, dict(order, name=restart["name"], after=restart["after"],
+                                                    run=restart["run"], early=restart["early"]),
+                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted, at_once=True)
+                if self._turn_at is not None:
+                    restarted.update(started_at=round(self._turn_at, 3), ended_at=round(time.time(), 3))
+                if restart["maintenance_off"] and state == _order.DONE:
+                    # the window's end, by the node that restarts last, once every name it follows is done and no
+                    # node failed; a failure here fails no step: maintenance mode is then still on, and the caller
+                    # turns it off itself (post_upgrade), its failure policy applying
+                    verdict, why = barrier.blocked(restart["after"])
+                    if verdict == "go" and os.getppid() == self._controller:
+                        closing = self._module(dict(MAINTENANCE_OFF), task_vars, False, MAINTENANCE_MODULE)
+                    else:
+                        closing = dict(skipped=True, changed=False, msg=f"maintenance mode left on: {why or 'the run has gone'}")
+        finally:
+            if barrier.state(restart["name"]) is None:
+                # the upgrade's phase ended without the restart's (an exception): the nodes after it must not wait
+                barrier.finish(restart["name"], _order.STOPPED)
+        result["restart"] = restarted
+        if closing is not None:
+            result["maintenance_off"] = closing
+        if restarted.get("failed") or restarted.get("unreachable"):
+            result.update(failed=True, failed_step="restart", cause=restarted.get("cause", "restart"),
+                          resumable=bool(restarted.get("resumable", False)),
+                          msg=f"{order['name']} was upgraded, then its restart failed: {restarted.get('msg', 'no message')}")
+            if restarted.get("unreachable"):
+                result["unreachable"] = True
+        elif not restarted.get("skipped"):
+            # the restart ran: the task is not skipped even when the upgrade had nothing to do
+            result.pop("skipped", None)
+            result.pop("skip_reason", None)
+            result["changed"] = bool(result.get("changed") or restarted.get("changed"))
+        return result
+
+    def _validated(self, host, option, value, spec, hint):
+        """(the validated option, None), or (None, the message naming the host, the value and the fix)."""
+        checked = ArgumentSpecValidator(spec).validate(value if isinstance(value, dict) else {})
+        if not isinstance(value, dict) or checked.error_messages:
+            why = ("; ".join(("unknown key " if isinstance(error, UnsupportedError) else "") + str(error)
+                             for error in checked.errors)
+                   if isinstance(value, dict) else f"it is a {type(value).__name__}")
+            return None, f"{host}: option {option} {value!r} is not valid ({why}): give {hint}"
+        return checked.validated_parameters, None
+
+    _turn_at = None
+
+    def _ordered(self, barrier, order, module_name, args, task_vars, result, at_once=False) -> str:
+        """One node's turn in the barrier: wait for ``order.after``, run ``module_name`` (None: the task's module)
+        with ``args``, record how it ended; ``result`` is updated. Returns the state recorded for ``order.name``.
+        ``at_once``: an early start (``order.early``) right away instead of when the node is next in line."""
+        name = order["name"]
+        controller = self._controller
+        state = _order.STOPPED
+        early = None
         try:
             result.update(order_after=order["after"], order_early=False)
-            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars)
+            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name, at_once)
             result.update(order_waited=round(waited, 3))
             if verdict == "go" and os.getppid() != controller:
                 verdict, why = "stop", f"the run's ansible-playbook (pid {controller}) has gone"
@@ -183,7 +282,7 @@ class OrderedModuleAction(ActionBase):
                 # the module failed on the node before its turn, before any change
                 state = _order.FAILED
                 result.update(ready)
-                return result
+                return state
             if verdict != "go":
                 if early is not None:
                     self._say(early.path, _gate.STOP, why)
@@ -191,33 +290,35 @@ class OrderedModuleAction(ActionBase):
                     early = None
                 result.update(skipped=True, not_started=True, changed=False,
                               skip_reason=f"not started: {why}", msg=f"{name} was not started: {why}")
-                return result
+                return state
             if not order["run"]:
                 state = _order.DONE
                 result.update(skipped=True, changed=False, skip_reason="nothing to do on this node",
                               msg=f"{name}: nothing to do (the nodes before it are done)")
-                return result
+                return state
             state = _order.FAILED
             barrier.start(name)
+            self._turn_at = time.time()
             outcome = ready
             if early is not None:
                 problem = self._say(early.path, _gate.GO)
                 if problem:
-                    result.update(failed=True, msg=f"{host}: could not tell the module waiting on the node to start "
-                                                   f"({problem}); it ends within {GATE_SECONDS} s without a change")
+                    result.update(failed=True, msg=f"{task_vars.get('inventory_hostname', name)}: could not tell the "
+                                                   f"module waiting on the node to start ({problem}); it ends within "
+                                                   f"{GATE_SECONDS} s without a change")
                     early = None
-                    return result
+                    return state
                 outcome = early.result()
                 early = None
                 result["order_early"] = outcome.get("order_gate") is None
                 if outcome.get("order_gate") in (_gate.EXPIRED, _gate.UNUSABLE, _gate.STOP):
                     outcome = None   # it ended on the node just before the word: start it now
             if outcome is None:
-                outcome = self._module(args, task_vars, wrap_async=False)
+                outcome = self._module(args, task_vars, False, module_name)
             if not (outcome.get("failed") or outcome.get("unreachable")):
                 state = _order.DONE
             result.update(outcome)
-            return result
+            return state
         finally:
             if early is not None and not early.done.is_set():
                 # this call ends (an exception) while the module waits on the node: it must not start
@@ -225,16 +326,20 @@ class OrderedModuleAction(ActionBase):
             # however the call ended (an exception, the connection lost): the nodes after it must not wait forever
             barrier.finish(name, state, str(result.get("msg", "")) if state == _order.FAILED else "")
 
-    def _wait(self, barrier, order, args, task_vars):
+    def _wait(self, barrier, order, args, task_vars, module_name=None, at_once=False):
         """The barrier's wait, with the module started early on the node meanwhile where it can be.
 
         Returns (verdict, why, seconds waited, the early call still waiting on the node or None, the result of
         a module that ended before the node's turn without needing it - failed, or with nothing to change -
-        or None)."""
+        or None). ``at_once``: start it early right away, not when next in line."""
         name, after, timeout = order["name"], order["after"], order["timeout"]
         verdict, why = barrier.blocked([a for a in after if a != name])
         path, waited = None, 0.0
-        if verdict == "wait" and self._can_start_early(order):
+        if verdict == "wait" and self._can_start_early(order) and at_once:
+            # the node's second turn (kato_upgrade's restart): its own upgrade just ended, which spreads these starts
+            # over the upgrades instead of gathering them where the restarts begin
+            path = self._prepare_gate(order)
+        elif verdict == "wait" and self._can_start_early(order):
             # the module starts early once the nodes this one follows have started and the first node of the task
             # has ended: the nodes that start now go first (a start of every waiting node with them would share
             # the controller, and the nodes' machines where they share one, with them), and a node starts early
@@ -250,7 +355,7 @@ class OrderedModuleAction(ActionBase):
             early = None
             if path is not None:
                 gated = dict(args, order=dict(order, gate=dict(path=path, timeout=GATE_SECONDS)))
-                early = _EarlyCall(self, path, gated, task_vars, on_end=lambda: barrier.wake(name))
+                early = _EarlyCall(self, path, gated, task_vars, on_end=lambda: barrier.wake(name), module_name=module_name)
             left = max(timeout - waited, 0.001) if timeout > 0 else 0
             verdict, why, spent = barrier.wait(name, after, left,
                                                interrupted=(lambda wakes: early.done.is_set()) if early is not None else None)

@@ -30,10 +30,12 @@ def make_action(cls, args, outcome=None, async_val=0, calls=None, raises=None):
     action = cls(task, connection, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock())
     calls = calls if calls is not None else []
 
-    def execute(module_args=None, task_vars=None, wrap_async=False):
-        calls.append((dict(module_args), wrap_async, time.monotonic()))
+    def execute(module_name=None, module_args=None, task_vars=None, wrap_async=False):
+        calls.append((dict(module_args), wrap_async, time.monotonic(), module_name))
         if raises:
             raise raises
+        if callable(outcome):
+            return outcome(module_name, module_args)
         return dict(outcome or {"changed": True, "msg": "upgraded"})
 
     action._execute_module = execute
@@ -87,7 +89,8 @@ def test_the_next_node_runs_its_module_only_after_the_one_before_it_ended(tmp_pa
     first.run(task_vars={})
     thread.join(5)
     assert len(calls) == 2 and calls[0][2] <= calls[1][2]
-    assert out["order_after"] == ["dea1"] and out["order_waited"] >= 0.25  # the thread's clock starts after the sleep began
+    # it waited: its clock starts when the thread runs, after the 0.3 s sleep began (on a loaded machine, well after)
+    assert out["order_after"] == ["dea1"] and out["order_waited"] >= 0.1
 
 
 @pytest.mark.parametrize("outcome", [{"failed": True, "msg": "kato node upgrade exited 1"},
@@ -182,8 +185,8 @@ def early_action(tmp_path, args, log, node, work_s=0.0, fail_before=False, prepa
                                        mock.MagicMock())
     action._play_context.executable = "/bin/sh"
 
-    def execute(module_args=None, task_vars=None, wrap_async=False):
-        log.append(("start", node, time.monotonic(), dict(module_args)))
+    def execute(module_name=None, module_args=None, task_vars=None, wrap_async=False):
+        log.append(("start", node, time.monotonic(), dict(module_args, module=module_name)))
         if fail_before:
             return {"failed": True, "msg": f"{node}: the run lock is held"}
         gate = (module_args.get("order") or {}).get("gate")
@@ -303,7 +306,7 @@ def test_a_module_with_nothing_to_change_still_counts_as_done_only_after_the_nod
     log = []
     second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
 
-    def nothing(module_args=None, task_vars=None, wrap_async=False):
+    def nothing(module_name=None, module_args=None, task_vars=None, wrap_async=False):
         log.append(("start", "dea2", time.monotonic(), None))
         return {"changed": False, "msg": "dea2 is at 3.6.2"}
 
@@ -332,7 +335,7 @@ def test_without_an_early_start_the_module_starts_at_the_node_turn(tmp_path, why
     _order.Barrier(str(tmp_path / "order")).finish("dea1", _order.DONE)
     thread.join(5)
     assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change", "changed"]
-    assert log[0][2] >= finished and "order" not in log[0][3]
+    assert log[0][2] >= finished and "order" not in log[0][3] and log[0][3]["module"] is None
     assert out["order_early"] is False and out["changed"]
 
 
@@ -414,3 +417,233 @@ def test_a_word_that_cannot_be_said_fails_the_node_and_stops_the_next(tmp_path):
     assert out["failed"] and "could not tell the module waiting on the node to start (rc=255: ssh: connect" in out["msg"]
     assert "change" not in events(log, "dea2")
     assert _order.Barrier(str(tmp_path / "order")).state("dea2") == _order.FAILED
+
+
+# ---- kato_upgrade's option restart: the node's restart in the same call, at its turn in the restart order
+
+RESTART = "stackato.cluster.kato_role"
+PROGRESS = {"path": "~/.stackato-cluster/progress.json", "target": "3.6.2"}
+
+
+def restart(name, after=(), **extra):
+    return dict(name=name, after=list(after), progress=PROGRESS, **extra)
+
+
+def upgraded_then(restart_outcome):
+    """The upgrade succeeds; the restart's module (kato_role) gives ``restart_outcome``."""
+    def outcome(module_name, module_args):
+        if module_name == RESTART:
+            return dict(restart_outcome)
+        return {"changed": True, "version_after": "3.6.2", "msg": "upgraded"}
+    return outcome
+
+
+def test_the_restart_runs_after_the_upgrade_with_kato_role_and_the_restart_step(tmp_path):
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"version": "3.6.2", "order": order(tmp_path, "dea1", early=False),
+                                 "restart": restart("dea1:restart", early=False, wait_timeout=90)},
+                                outcome=upgraded_then({"changed": True, "msg": "restarted"}))
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert [(c[3], c[0]) for c in calls] == [
+        (None, {"version": "3.6.2"}),
+        (RESTART, {"state": "restarted", "wait": True, "wait_timeout": 90,
+                   "progress": dict(PROGRESS, step="restart")}),
+    ]
+    assert result["changed"] and result["version_after"] == "3.6.2" and not result.get("failed")
+    assert result["restart"]["msg"] == "restarted" and result["restart"]["order_after"] == []
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    assert barrier.state("dea1") == _order.DONE and barrier.state("dea1:restart") == _order.DONE
+
+
+def test_a_restart_waits_for_the_nodes_it_follows_in_the_same_directory(tmp_path):
+    """The restart's after names the core node's upgrade (so every node's) and the restart before it: the node's
+    upgrade is done at once, its restart only once both are."""
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea2", early=False),
+                                 "restart": restart("dea2:restart", ["core", "dea1:restart"], early=False)},
+                                outcome=upgraded_then({"changed": True, "msg": "restarted"}))
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    thread, out = run_in_thread(action)
+    time.sleep(0.3)
+    assert [c[3] for c in calls] == [None] and barrier.state("dea2") == _order.DONE
+    barrier.finish("core", _order.DONE)
+    time.sleep(0.2)
+    assert [c[3] for c in calls] == [None], "restarted before the restart it follows was done"
+    barrier.finish("dea1:restart", _order.DONE)
+    thread.join(5)
+    assert [c[3] for c in calls] == [None, RESTART]
+    assert out["restart"]["order_waited"] >= 0.25 and barrier.state("dea2:restart") == _order.DONE
+
+
+@pytest.mark.parametrize("outcome", [{"failed": True, "msg": "kato node upgrade exited 1", "cause": "kato"},
+                                     {"unreachable": True, "msg": "ssh: connection lost"}])
+def test_a_failed_upgrade_leaves_the_restart_not_started(tmp_path, outcome):
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea1"), "restart": restart("dea1:restart")}, outcome=outcome)
+    result = action.run(task_vars={})
+    assert len(calls) == 1 and calls[0][3] is None
+    assert {k: result[k] for k in outcome} == outcome and "failed_step" not in result
+    assert result["restart"]["not_started"] and result["restart"]["msg"] == "dea1:restart was not started: its upgrade failed"
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    assert barrier.state("dea1") == _order.FAILED and barrier.state("dea1:restart") == _order.STOPPED
+
+
+def test_an_upgrade_not_started_leaves_the_restart_not_started(tmp_path):
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    barrier.finish("dea1", _order.FAILED, "kato node upgrade exited 1")
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea2", ["dea1"]), "restart": restart("dea2:restart")})
+    result = action.run(task_vars={})
+    assert calls == [] and result["not_started"] and result["restart"]["not_started"]
+    assert result["restart"]["msg"] == "dea2:restart was not started: its upgrade did not start"
+    assert barrier.state("dea2:restart") == _order.STOPPED
+
+
+@pytest.mark.parametrize("failure, unreachable", [
+    ({"failed": True, "msg": "kato process ready: timed out after 90 s", "cause": "not_ready"}, False),
+    ({"unreachable": True, "msg": "ssh: connection lost"}, True),
+])
+def test_a_failed_restart_fails_the_task_names_the_step_and_stops_the_next_restart(tmp_path, failure, unreachable):
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea1", early=False),
+                                 "restart": restart("dea1:restart", early=False)}, outcome=upgraded_then(failure))
+    result = action.run(task_vars={})
+    assert result["failed"] and result["failed_step"] == "restart" and result["version_after"] == "3.6.2"
+    assert result["msg"] == f"dea1 was upgraded, then its restart failed: {failure['msg']}"
+    assert result["cause"] == failure.get("cause", "restart") and result["resumable"] is False
+    assert bool(result.get("unreachable")) is unreachable
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    assert barrier.state("dea1") == _order.DONE and barrier.state("dea1:restart") == _order.FAILED
+    following, following_calls = make_action(kato_upgrade.ActionModule,
+                                             {"order": order(tmp_path, "dea2", run=False),
+                                              "restart": restart("dea2:restart", ["dea1:restart"])})
+    assert following.run(task_vars={})["restart"]["not_started"] and following_calls == []
+
+
+def test_a_node_with_nothing_left_but_its_restart_reports_the_restart(tmp_path):
+    """Resumed after a failed restart: the upgrade has nothing to do, the restart runs; the task is not skipped."""
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea1", run=False), "restart": restart("dea1:restart", early=False)},
+                                outcome=upgraded_then({"changed": True, "msg": "restarted"}))
+    result = action.run(task_vars={})
+    assert [c[3] for c in calls] == [RESTART]
+    assert result["changed"] and "skipped" not in result and result["restart"]["changed"]
+
+
+def test_a_node_restarted_by_an_earlier_run_runs_nothing(tmp_path):
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "dea1", run=False), "restart": restart("dea1:restart", run=False)})
+    result = action.run(task_vars={})
+    assert calls == [] and result["skipped"] and result["restart"]["skipped"] and not result["changed"]
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1:restart") == _order.DONE
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"restart": restart("dea1:restart")}, "dea1: option restart needs option order"),
+    ({"restart": "yes"}, "dea1: option restart needs option order"),
+    ({"order": "ORDER", "restart": "yes"}, "dea1: option restart 'yes' is not valid (it is a str)"),
+    ({"order": "ORDER", "restart": {"after": ["core"]}},
+     "dea1: option restart {'after': ['core']} is not valid (missing required arguments: name"),
+    ({"order": "ORDER", "restart": restart("dea1")}, "dea1: option restart.name 'dea1' is order.name too"),
+])
+def test_a_bad_restart_fails_before_anything_starts(tmp_path, args, message):
+    if args.get("order") == "ORDER":
+        args = dict(args, order=order(tmp_path, "dea1"))
+    action, calls = make_action(kato_upgrade.ActionModule, args)
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["failed"] and message in result["msg"] and calls == []
+    assert not (tmp_path / "order").exists() or _order.Barrier(str(tmp_path / "order")).state("dea1") is None
+
+
+def test_kato_role_has_no_restart_option_its_module_refuses_it(tmp_path):
+    action, calls = make_action(kato_role.ActionModule, {"state": "restarted", "restart": restart("r2:restart")})
+    action.run(task_vars={})
+    assert calls[0][0] == {"state": "restarted", "restart": restart("r2:restart")}
+
+
+def test_the_restart_starts_early_on_the_node_as_soon_as_its_upgrade_ended(tmp_path):
+    """Right after the node's upgrade, not when next in line (the core node has not even started): kato_role waits
+    at its gate on the node, and restarts at the word once the core node is done - no module start at its turn."""
+    log = []
+    action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1"),
+                                     "restart": restart("dea1:restart", ["core"])}, log, "dea1")
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    thread, out = run_in_thread(action)
+    time.sleep(0.4)
+    starts = [args for event, dummy, dummy2, args in log if event == "start"]
+    assert [a["module"] for a in starts] == [None, RESTART], "the restart did not start early"
+    assert starts[1]["order"]["name"] == "dea1:restart" and starts[1]["order"]["gate"]
+    assert [e for e, dummy, dummy2, dummy3 in log].count("change") == 1, "restarted before the core node was done"
+    barrier.finish("core", _order.DONE)
+    thread.join(5)
+    assert [e for e, dummy, dummy2, dummy3 in log][-2:] == ["change", "changed"]
+    assert out["restart"]["order_early"] is True and out["restart"]["changed"]
+    assert barrier.state("dea1:restart") == _order.DONE
+
+
+CONFIG = "stackato.cluster.kato_config"
+
+
+def test_the_node_that_restarts_last_then_turns_maintenance_mode_off(tmp_path):
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    for name in ("dea1", "dea1:restart"):
+        barrier.finish(name, _order.DONE)
+
+    def outcome(module_name, module_args):
+        if module_name == CONFIG:
+            return {"changed": True, "before": True, "after": False, "changed_at": 1796095880.4}
+        return {"changed": True, "msg": module_name or "upgraded"}
+
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "core", ["dea1"], early=False),
+                                 "restart": restart("core:restart", ["dea1", "core", "dea1:restart"], early=False,
+                                                    maintenance_off=True)}, outcome=outcome)
+    before = time.time()
+    result = action.run(task_vars={})
+    assert [c[3] for c in calls] == [None, RESTART, CONFIG]
+    assert calls[2][0] == {"component": "cloud_controller_ng", "key": "maintenance_mode", "value": False}
+    assert result["maintenance_off"]["changed_at"] == 1796095880.4 and not result.get("failed")
+    assert before - 0.01 <= result["restart"]["started_at"] <= result["restart"]["ended_at"] <= time.time() + 0.01
+
+
+def test_maintenance_mode_stays_on_when_a_node_failed_meanwhile(tmp_path):
+    barrier = _order.Barrier(str(tmp_path / "order"))
+
+    def outcome(module_name, module_args):
+        if module_name == RESTART:
+            barrier.finish("router2:restart", _order.FAILED, "kato process ready: timed out")
+        return {"changed": True}
+
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "core", early=False),
+                                 "restart": restart("core:restart", ["core"], early=False, maintenance_off=True)},
+                                outcome=outcome)
+    result = action.run(task_vars={})
+    assert [c[3] for c in calls] == [None, RESTART]
+    assert result["maintenance_off"]["skipped"] and "router2:restart failed" in result["maintenance_off"]["msg"]
+    assert not result.get("failed")
+
+
+def test_a_failure_to_turn_maintenance_mode_off_fails_no_step(tmp_path):
+    def outcome(module_name, module_args):
+        if module_name == CONFIG:
+            return {"failed": True, "msg": "kato config set exited 1"}
+        return {"changed": True}
+
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "core", early=False),
+                                 "restart": restart("core:restart", ["core"], early=False, maintenance_off=True)},
+                                outcome=outcome)
+    result = action.run(task_vars={})
+    assert [c[3] for c in calls] == [None, RESTART, CONFIG]
+    assert result["maintenance_off"]["failed"] and not result.get("failed") and result["changed"]
+    assert _order.Barrier(str(tmp_path / "order")).state("core:restart") == _order.DONE
+
+
+def test_a_failed_restart_leaves_maintenance_mode_on(tmp_path):
+    action, calls = make_action(kato_upgrade.ActionModule,
+                                {"order": order(tmp_path, "core", early=False),
+                                 "restart": restart("core:restart", ["core"], early=False, maintenance_off=True)},
+                                outcome=upgraded_then({"failed": True, "msg": "kato restart exited 1"}))
+    result = action.run(task_vars={})
+    assert [c[3] for c in calls] == [None, RESTART] and "maintenance_off" not in result and result["failed"]

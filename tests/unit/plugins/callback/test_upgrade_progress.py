@@ -117,3 +117,40 @@ def test_retirement_in_the_upgrade_call_is_its_own_step(res, expected):
     assert [(e["event"], e["step"]) for e in events] == [(kind, step) for kind, step, _offset in expected]
     for event, (_kind, _step, offset) in zip(events, expected):
         assert abs(event["ts"] - (start + offset)) < 0.01, (event, offset)
+
+
+@pytest.mark.parametrize("res, expected", [
+    # upgraded (ready recorded with it), then restarted by the same call 5 s later, for 1 s; the window closed by it
+    ({"progress": {"step": "upgrade", "also": ["ready"]}, "ready_duration": 2.0, "upgrade_ended_at": "T-8",
+      "restart": {"changed": True, "started_at": "T-3", "ended_at": "T-2"},
+      "maintenance_off": {"changed": True, "changed_at": "T-1"}},
+     [("step_end", "upgrade", -10.0), ("step_start", "ready", -10.0), ("step_end", "ready", -8.0),
+      ("step_start", "restart", -3.0), ("step_end", "restart", -2.0), ("maintenance", None, -1.0)]),
+    # the restart failed: the node ends in restart, failed (by the caller), after its upgrade's steps
+    ({"progress": {"step": "upgrade", "also": []}, "failed": True, "failed_step": "restart", "upgrade_ended_at": "T-8",
+      "restart": {"failed": True, "started_at": "T-3", "ended_at": "T-2"}},
+     [("step_end", "upgrade", -8.0), ("step_start", "restart", -3.0)]),
+    # the restart did not start (a node failed): nothing more
+    ({"progress": {"step": "upgrade", "also": []}, "upgrade_ended_at": "T-8", "restart": {"not_started": True}}, []),
+])
+def test_a_restart_in_the_same_call_is_its_own_step(res, expected):
+    import io
+    import time
+    plugin = CallbackModule()
+    plugin._log = io.StringIO()  # pylint: disable=protected-access
+    plugin._progress = False  # pylint: disable=protected-access
+    now = time.time()
+
+    def at(value):
+        return now + float(value[1:]) if isinstance(value, str) and value.startswith("T") else value
+
+    res = {k: ({kk: at(vv) for kk, vv in v.items()} if isinstance(v, dict) else at(v)) for k, v in res.items()}
+    plugin._current["dea1"] = ("upgrade", now - 20)  # pylint: disable=protected-access
+    plugin._further_steps("dea1", res)  # pylint: disable=protected-access
+    plugin._restarted_after("dea1", res)  # pylint: disable=protected-access
+    events = [json.loads(line) for line in plugin._log.getvalue().splitlines()]  # pylint: disable=protected-access
+    assert [(e["event"], e.get("step")) for e in events] == [(kind, step) for kind, step, _offset in expected]
+    for event, (_kind, _step, offset) in zip(events, expected):
+        assert abs(event["ts"] - (now + offset)) < 0.01, (event, offset)
+    if expected and expected[-1][0] == "maintenance":
+        assert events[-1]["state"] == "off" and events[-1]["node"] == "dea1"
