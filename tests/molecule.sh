@@ -13,7 +13,7 @@ eval "$(scripts/dev-collection-path.sh)"
 if [ -x "$repo/.venv/bin/molecule" ]; then PATH="$repo/.venv/bin:$PATH"; fi
 export PATH
 # The longest first, so that two at a time end together.
-scenarios=${*:-"traffic cluster cluster-documented fault-node-death fault-controller-killed fault-kato-missing fault-network fault-component fault-not-ready report capacity bad-input proxy customizations lock micro gates prefetch modules-documented check-mode modules preflight-failures"}
+scenarios=${*:-"traffic cluster cluster-documented fault-node-death fault-controller-killed fault-kato-missing fault-network fault-component fault-not-ready fault-restart report capacity bad-input proxy customizations lock micro gates prefetch modules-documented check-mode modules preflight-failures"}
 jobs=${MOLECULE_JOBS:-2}
 logs=${MOLECULE_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/molecule-logs.XXXXXX")}
 mkdir -p "$logs"
