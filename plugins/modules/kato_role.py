@@ -22,7 +22,8 @@ description:
   - C(changed) comes from the process states before and after (V(restarted) always changes).
   - V(restarted) acts whatever the states are, so outside check and diff mode it reads no states before
     the restart (one kato call less on the node; the post-upgrade restarts run inside the maintenance window), and
-    RV(before) and RV(roles_before) are then V(null).
+    RV(before) and RV(roles_before) are then V(null); with O(wait) it reads none after it either (C(kato process
+    ready) returned, so every process of the node runs), and RV(after) is V(null) too.
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
@@ -147,6 +148,8 @@ after:
   description:
     - The processes and their states after the task (C(kato process list -j)).
     - In check mode, predicted (see the check mode attribute).
+    - V(null) for V(restarted) with O(wait) outside check and diff mode, which does not read them (every process
+      of the node is ready).
   returned: success
   type: dict
   sample: {"dea_ng": "RUNNING", "router2g": "RUNNING"}
@@ -295,9 +298,11 @@ def apply_state(module, client, gate, state, node, acted_on):
 
 
 def restart_unread(module, client, gate, node, node_roles, acted_on):
-    """V(restarted) without check or diff mode: a restart acts whatever the states, so none is read before it."""
+    """V(restarted) without check or diff mode: a restart acts whatever the states, so none is read before it, nor,
+    with O(wait), after it (kato process ready, which returned, says every process of the node runs)."""
     apply_state(module, client, gate, "restarted", node, acted_on)
-    return {"changed": True, "before": None, "after": processes(client, node)[1], "node_roles": node_roles,
+    after = None if module.params["wait"] else processes(client, node)[1]
+    return {"changed": True, "before": None, "after": after, "node_roles": node_roles,
             "acted_on": acted_on, "roles_before": None, "roles_after": None}
 
 

@@ -80,16 +80,15 @@ CASES = [
         "result": {"changed": False},
     },
     {
-        # a restart acts whatever the states: none is read before it (one kato call less in the window)
-        "id": "restarted_always_changes_and_reads_nothing_before",
+        # a restart acts whatever the states: none is read before it, nor after the wait until every process is
+        # ready (two kato calls less on each restart's path in the window)
+        "id": "restarted_always_changes_and_reads_nothing_before_nor_after_the_wait",
         "args": {"state": "restarted", "wait_timeout": 30},
         "calls": [
             {"argv": ["restart"]},
             {"argv": ["process", "ready", "-b", "30", "all"], "out": "READY\n"},
-            {"argv": LIST, "out": procs(dea_ng="RUNNING")},
         ],
-        "result": {"changed": True, "before": None, "after": {"dea_ng": "RUNNING"}, "roles_before": None,
-                   "roles_after": None},
+        "result": {"changed": True, "before": None, "after": None, "roles_before": None, "roles_after": None},
         "no_warnings": True,
     },
     {
@@ -112,9 +111,9 @@ CASES = [
             node_list(),
             {"argv": ["restart", "-n", IP, "dea"]},
             {"argv": READY_N, "out": "READY\n"},
-            {"argv": LIST_N, "out": procs(mysql="RUNNING", **DEA_RUNNING)},
         ],
-        "result": {"changed": True, "before": None, "node_roles": ["base", "dea", "mysql"], "acted_on": ["dea"]},
+        "result": {"changed": True, "before": None, "after": None, "node_roles": ["base", "dea", "mysql"],
+                   "acted_on": ["dea"]},
         "no_warnings": True,
     },
     {
@@ -314,8 +313,7 @@ def test_kato_role_refuses_root(run_module, kato, euid):
 @pytest.mark.parametrize("state, calls, check, written, changed", [
     # started with every process running: no kato call acts, the step is recorded (a change to the record)
     ("started", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}], False, True, True),
-    ("restarted", [{"argv": ["restart"]}, {"argv": READY},
-                   {"argv": LIST, "out": procs(dea_ng="RUNNING")}], False, True, True),
+    ("restarted", [{"argv": ["restart"]}, {"argv": READY}], False, True, True),
     # check mode: predicted, nothing written
     ("restarted", [{"argv": LIST, "out": procs(dea_ng="RUNNING")}], True, False, True),
 ])
@@ -358,8 +356,9 @@ def test_the_gate_comes_after_the_reads_and_before_the_first_change(tmp_path, ru
     (tmp_path / "gate" / "k.go").write_text(word)
     calls = [{"argv": [kato] + argv, "out": procs(dea_ng="STOPPED")} for argv in reads]
     if changed:
-        calls += [{"argv": [kato, verb]}, {"argv": [kato] + READY, "out": "READY\n"},
-                  {"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}]
+        calls += [{"argv": [kato, verb]}, {"argv": [kato] + READY, "out": "READY\n"}]
+        # a start reads the states after it (a restart with wait does not)
+        calls += [{"argv": [kato] + LIST, "out": procs(dea_ng="RUNNING")}] if state == "started" else []
     order = {"dir": "/controller/order", "name": "dea2", "gate": {"path": str(base), "timeout": 5}}
     result, failed, dummy = run_module(kato_role, {"state": state, "kato_path": kato, "order": order}, calls)
     assert not failed and result["changed"] is changed
