@@ -220,7 +220,7 @@ options:
       - With O(order) only, handled by the action plugin on the controller - the module never sees it. Once the node's
         upgrade is done (or had nothing to do), the same call restarts the node as M(stackato.cluster.kato_role) with
         O(stackato.cluster.kato_role#module:state=restarted) and O(stackato.cluster.kato_role#module:wait=true) does
-        (C(kato restart), C(kato process ready -b), C(kato process list -j) [doc]), at its turn in the restart order,
+        (C(kato restart), C(kato process ready -b) [doc]), at its turn in the restart order,
         so that a play needs no task of its own for the restarts.
       - The restart takes its turn in the same O(order.dir) under its own O(restart.name), after every node of
         O(restart.after) is done - name the core node's upgrade there (it follows every other node, so every upgrade
