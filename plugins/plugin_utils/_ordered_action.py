@@ -17,10 +17,11 @@ change and is started again (early again after the time limit, at the node's tur
 
 kato_upgrade's option ``restart``: once the node's upgrade is done, the same call takes a second turn in the same
 barrier under the restart's own name - it waits for the names of ``restart.after`` (every node's upgrade and the
-restarts before it), then restarts the node with kato_role (``restart_arguments``), started early on the node right
-after its upgrade ended (not when next in line: the starts are spread over the upgrades, where the nodes wait anyway,
-instead of gathered where the restarts begin, which they would slow). The restart costs no task of its own: no round
-of every node between the upgrades and the restarts, no module start at a restart's turn. A failed restart fails the
+restarts before it), then restarts the node with kato_role (``restart_arguments``), started early on the node once
+it is next in line, as the upgrade (every name it follows has started: the core node's upgrade for the first
+restarts, which starts them while only the core node changes; not right after the node's own upgrade, which is when
+the next node of its group takes its turn). The restart costs no task of its own: no round of every node between the
+upgrades and the restarts. A failed restart fails the
 task (``failed_step`` ``restart``); an upgrade that failed or did not start leaves the restart not started. With
 ``restart.maintenance_off`` (the node that restarts last: the core node) the same call then turns maintenance mode
 off, once every name its restart followed is done and no node failed: the window ends with the last restart, not
@@ -220,7 +221,7 @@ class OrderedModuleAction(ActionBase):
                 self._turn_at = None
                 state = self._ordered(barrier, dict(order, name=restart["name"], after=restart["after"],
                                                     run=restart["run"], early=restart["early"]),
-                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted, at_once=True)
+                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted)
                 if self._turn_at is not None:
                     restarted.update(started_at=round(self._turn_at, 3), ended_at=round(time.time(), 3))
                 if restart["maintenance_off"] and state == _order.DONE:
@@ -264,17 +265,16 @@ class OrderedModuleAction(ActionBase):
 
     _turn_at = None
 
-    def _ordered(self, barrier, order, module_name, args, task_vars, result, at_once=False) -> str:
+    def _ordered(self, barrier, order, module_name, args, task_vars, result) -> str:
         """One node's turn in the barrier: wait for ``order.after``, run ``module_name`` (None: the task's module)
-        with ``args``, record how it ended; ``result`` is updated. Returns the state recorded for ``order.name``.
-        ``at_once``: an early start (``order.early``) right away instead of when the node is next in line."""
+        with ``args``, record how it ended; ``result`` is updated. Returns the state recorded for ``order.name``."""
         name = order["name"]
         controller = self._controller
         state = _order.STOPPED
         early = None
         try:
             result.update(order_after=order["after"], order_early=False)
-            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name, at_once)
+            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name)
             result.update(order_waited=round(waited, 3))
             if verdict == "go" and os.getppid() != controller:
                 verdict, why = "stop", f"the run's ansible-playbook (pid {controller}) has gone"
@@ -326,20 +326,16 @@ class OrderedModuleAction(ActionBase):
             # however the call ended (an exception, the connection lost): the nodes after it must not wait forever
             barrier.finish(name, state, str(result.get("msg", "")) if state == _order.FAILED else "")
 
-    def _wait(self, barrier, order, args, task_vars, module_name=None, at_once=False):
+    def _wait(self, barrier, order, args, task_vars, module_name=None):
         """The barrier's wait, with the module started early on the node meanwhile where it can be.
 
         Returns (verdict, why, seconds waited, the early call still waiting on the node or None, the result of
         a module that ended before the node's turn without needing it - failed, or with nothing to change -
-        or None). ``at_once``: start it early right away, not when next in line."""
+        or None)."""
         name, after, timeout = order["name"], order["after"], order["timeout"]
         verdict, why = barrier.blocked([a for a in after if a != name])
         path, waited = None, 0.0
-        if verdict == "wait" and self._can_start_early(order) and at_once:
-            # the node's second turn (kato_upgrade's restart): its own upgrade just ended, which spreads these starts
-            # over the upgrades instead of gathering them where the restarts begin
-            path = self._prepare_gate(order)
-        elif verdict == "wait" and self._can_start_early(order):
+        if verdict == "wait" and self._can_start_early(order):
             # the module starts early once the nodes this one follows have started and the first node of the task
             # has ended: the nodes that start now go first (a start of every waiting node with them would share
             # the controller, and the nodes' machines where they share one, with them), and a node starts early

@@ -561,14 +561,19 @@ def test_kato_role_has_no_restart_option_its_module_refuses_it(tmp_path):
     assert calls[0][0] == {"state": "restarted", "restart": restart("r2:restart")}
 
 
-def test_the_restart_starts_early_on_the_node_as_soon_as_its_upgrade_ended(tmp_path):
-    """Right after the node's upgrade, not when next in line (the core node has not even started): kato_role waits
-    at its gate on the node, and restarts at the word once the core node is done - no module start at its turn."""
+def test_the_restart_starts_early_on_the_node_once_the_core_node_started(tmp_path):
+    """Not right after the node's upgrade (the next node of its group takes its turn then), but once it is next in
+    line: the core node's upgrade, which it follows, has started. kato_role then waits at its gate on the node and
+    restarts at the word once the core node is done - no module start at its turn."""
     log = []
     action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1"),
                                      "restart": restart("dea1:restart", ["core"])}, log, "dea1")
     barrier = _order.Barrier(str(tmp_path / "order"))
     thread, out = run_in_thread(action)
+    time.sleep(0.4)
+    starts = [args for event, dummy, dummy2, args in log if event == "start"]
+    assert [a["module"] for a in starts] == [None], "the restart started early before the core node started"
+    barrier.start("core")
     time.sleep(0.4)
     starts = [args for event, dummy, dummy2, args in log if event == "start"]
     assert [a["module"] for a in starts] == [None, RESTART], "the restart did not start early"
