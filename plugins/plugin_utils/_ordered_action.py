@@ -21,11 +21,10 @@ restarts before it), then restarts the node with kato_role (``restart_arguments`
 it is next in line, as the upgrade (every name it follows has started: the core node's upgrade for the first
 restarts, which starts them while only the core node changes; not right after the node's own upgrade, which is when
 the next node of its group takes its turn). The restart costs no task of its own: no round of every node between the
-upgrades and the restarts. A failed restart fails the
-task (``failed_step`` ``restart``); an upgrade that failed or did not start leaves the restart not started. With
-``restart.maintenance_off`` (the node that restarts last: the core node) the same call then turns maintenance mode
-off, once every name its restart followed is done and no node failed: the window ends with the last restart, not
-after the tasks that follow it."""
+upgrades and the restarts. A failed restart fails the task (``failed_step`` ``restart``); an upgrade that failed
+or did not start leaves the restart not started. With ``restart.maintenance_off`` (the node that restarts last: the
+core node) the same call then turns maintenance mode off, once every name its restart followed is done and no node
+failed: the window ends with the last restart, not after the tasks that follow it."""
 
 from __future__ import annotations
 
