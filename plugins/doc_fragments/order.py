@@ -64,9 +64,54 @@ options:
             waiting on a node gives up after 300 seconds without a change and is started again.
         type: bool
         default: true
+      arm:
+        description:
+          - Start the module before the maintenance window, for a node that follows no node (O(order.after) empty),
+            in a task with C(async) (the module's time limit) and C(poll=0). The module starts on the node as an
+            async job with O(order.gate), takes its lock, does its reads and waits, right before its first change,
+            for the controller's word; the task returns at once with RV(armed). The node's ordered task, given
+            O(order.armed), says the word at the node's turn and blocks on the node until the module ends.
+          - In check mode, with O(order.run=false) or O(order.early=false), or without a connection of O(order.early),
+            nothing starts and RV(armed) is V(null) (the ordered task then starts the module itself).
+        type: bool
+        default: false
+      armed:
+        description:
+          - RV(armed) of the O(order.arm) task, for the node's ordered task (the same O(order.dir) and O(order.name)). At
+            the node's turn the module waiting on the node hears C(go) and the task blocks on the node until the module
+            writes its result (C(<path>.result)) and a byte into a second FIFO (C(<path>.done)); the task reports that
+            result as its own. A module that ended without a result (killed at its time limit) is read from its async job.
+          - A module started with other arguments than this task's (O(order.armed.args) differs) is told C(stop) and
+            the module starts anew at the node's turn, with a warning. When the node does not start (a node it follows
+            failed, O(order.run=false)), the module is told C(stop) and ends without a change.
+        type: dict
+        suboptions:
+          path:
+            description: Where the module waits on the node (its FIFOs, without their suffixes).
+            type: str
+            required: true
+          job:
+            description: The module's async job id.
+            type: str
+            required: true
+          limit:
+            description: The module's time limit in seconds (the O(order.arm) task's C(async)).
+            type: int
+            required: true
+          args:
+            description: The digest of the module's arguments.
+            type: str
+            required: true
+      stop:
+        description:
+          - With O(order.armed) - every failure path between the O(order.arm) task and the node's ordered task - tell the
+            module waiting on the node to stop, with this reason, and wait until it ended; nothing runs, and the order
+            in O(order.dir) is not touched. RV(armed_result) is what the module returned. A module that hears nothing
+            ends by itself without a change after 300 seconds, holding its lock until then.
+        type: str
       gate:
         description:
-          - Set by the action plugin when it starts the module early (O(order.early)); a task must not set it.
+          - Set by the action plugin when it starts the module early (O(order.early), O(order.arm)); a task must not set it.
         type: dict
         suboptions:
           path:
@@ -77,6 +122,12 @@ options:
             description: Seconds the module waits on the node for the controller's word at most.
             type: int
             required: true
+          publish:
+            description:
+              - Write the module's result, as it ends, to C(<path>.result) and then a byte into C(<path>.done) (O(order.arm)),
+                that is what it returned, without the values of its C(no_log) options, its warnings as text.
+            type: bool
+            default: false
 attributes:
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.

@@ -11,12 +11,23 @@ its word by writing ``<path>.go`` (``go``, or ``stop`` and why, renamed into pla
 FIFO. The wait blocks in select() on the FIFO, opened read-write so that it never sees an end of file, and reads
 the word file when it wakes and once before it first blocks (a word said before the FIFO was opened is not
 missed). No polling; the node starts within a write of the controller's decision.
+
+A module started before the window (``order.arm``: an async job, so the controller's call ends while the module
+waits) also tells the controller when it ends, with ``order.gate.publish``: ``publish_on_exit`` keeps what the
+module returns and, as it exits, writes it to ``<path>.result`` (renamed into place) and then a byte into
+``<path>.done``, a second FIFO the controller made; the controller blocks on that FIFO (``result_script``) instead
+of polling the async job. The result is the module's own: what it passed to exit_json or fail_json, without the
+values of its no_log options, with its warnings as text (``warnings``). A module that ends without either (an
+uncaught exception) writes the byte alone, and the controller reads the async job's result instead.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import select
+import shlex
 import stat
 import time
 
@@ -110,6 +121,94 @@ class Gate:
             self.passed = True
             _unlink(f"{self.spec['path']}.fifo")
             _unlink(f"{self.spec['path']}.go")
+
+
+def publish(path: str, result: dict | None) -> None:
+    """The module's end, for the controller waiting on ``<path>.done``: ``result`` to ``<path>.result`` (empty when
+    None: the module ended without one), renamed into place and owned like the FIFO (the controller reads it as the
+    user it connects as), then a byte into the FIFO when someone holds it open (else the controller finds the file
+    when it opens the FIFO)."""
+    done = f"{path}.done"
+    try:
+        owner = os.stat(done)
+    except OSError:
+        owner = None
+    temporary = f"{path}.result.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        if owner is not None and os.geteuid() == 0 and owner.st_uid != 0:
+            os.fchown(handle, owner.st_uid, owner.st_gid)
+        data = json.dumps(result, sort_keys=True, default=str).encode("utf-8") if result is not None else b""
+        while data:
+            data = data[os.write(handle, data):]
+    finally:
+        os.close(handle)
+    os.rename(temporary, f"{path}.result")
+    if owner is None or not stat.S_ISFIFO(owner.st_mode):
+        return
+    try:
+        handle = os.open(done, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return   # ENXIO: nobody waits yet; the controller reads the result file once it holds the FIFO
+    try:
+        os.write(handle, b"x")
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def publish_on_exit(module) -> None:
+    """With ``order.gate.publish``: the module's result published (``publish``) as it ends, whichever way; a
+    no-op otherwise. Call it right after the module's AnsibleModule is made."""
+    spec = (module.params.get("order") or {}).get("gate") or {}
+    if not spec.get("publish"):
+        return
+    # deferred: module_utils.basic imports this module's dependents
+    from ansible.module_utils.common.parameters import remove_values   # pylint: disable=import-outside-toplevel
+    kept = {"result": None, "warnings": [], "ended": False}
+    exit_json, fail_json, warn = module.exit_json, module.fail_json, module.warn
+
+    def keep(result):
+        preserved = {key: value for key, value in result.items() if value is None or isinstance(value, bool)}
+        kept["result"] = dict(remove_values(result, module.no_log_values), **preserved)
+        if kept["warnings"]:
+            kept["result"]["warnings"] = list(kept["warnings"])
+
+    def keep_warning(warning, *args, **kwargs):
+        kept["warnings"].append(str(warning))
+        return warn(warning, *args, **kwargs)
+
+    def exit_kept(**kwargs):
+        keep(dict(kwargs))
+        exit_json(**kwargs)
+
+    def fail_kept(msg, **kwargs):
+        keep(dict(kwargs, failed=True, msg=str(msg)))
+        fail_json(msg, **kwargs)
+
+    def at_exit():
+        if not kept["ended"]:
+            kept["ended"] = True
+            try:
+                publish(spec["path"], kept["result"])
+            # the controller's wait ends at its limit, and it reads the async job's result instead
+            except OSError:
+                pass
+
+    module.exit_json, module.fail_json, module.warn = exit_kept, fail_kept, keep_warning
+    atexit.register(at_exit)
+
+
+def result_script(path: str, limit: int) -> str:
+    """The shell command (run by the controller on the node) that blocks until the module published its end
+    (``publish``), at most ``limit`` seconds, then prints its result (nothing when it ended without one) and removes
+    the files. Exit status 0: it ended; 124: the limit passed first; 2: there is no FIFO to wait on."""
+    base = shlex.quote(path)
+    return (f"[ -p {base}.done ] || exit 2; exec 3<>{base}.done; "
+            f"if [ -e {base}.result ]; then rc=0; else timeout {int(limit)} dd bs=1 count=1 <&3 >/dev/null 2>&1; rc=$?; fi; "
+            f"exec 3<&-; if [ -e {base}.result ]; then cat {base}.result; rc=0; fi; "
+            f"rm -f {base}.result {base}.done; exit $rc")
 
 
 def exit_not_started(module, exc: NotStarted) -> None:

@@ -4,7 +4,8 @@
 """The option ``order`` of kato_upgrade and kato_role, once: the modules accept it and the action plugins
 validate it (plugins/plugin_utils/_ordered_action.py). The action plugin takes it out of the module's arguments;
 when it starts the module early (``early``) it passes it back with ``gate`` set (module_utils/_gate.py), which
-is the action plugin's to set, never the task's.
+is the action plugin's to set, never the task's. With ``arm`` (an async task) the module starts before the window
+and waits at its gate; the node's ordered task takes it over (``armed``) or tells it to stop (``stop``).
 
 kato_upgrade's option ``restart`` (RESTART_OPTIONS), also the action plugin's: after the node's upgrade, the same
 call restarts the node at its turn in the restart order, in the same barrier (kato_role's restart)."""
@@ -20,9 +21,20 @@ ORDER_OPTIONS = dict(
     run=dict(type="bool", default=True),
     timeout=dict(type="int", default=0),
     early=dict(type="bool", default=True),
+    # started before the window: arm (an async task) starts the module waiting at its gate and returns where it
+    # waits (armed); the node's ordered task passes that back as armed and says the word; stop says stop instead
+    arm=dict(type="bool", default=False),
+    armed=dict(type="dict", options=dict(
+        path=dict(type="str", required=True),
+        job=dict(type="str", required=True),
+        limit=dict(type="int", required=True),
+        args=dict(type="str", required=True),
+    )),
+    stop=dict(type="str"),
     gate=dict(type="dict", options=dict(
         path=dict(type="str", required=True),
         timeout=dict(type="int", required=True),
+        publish=dict(type="bool", default=False),
     )),
 )
 ORDER_ARG_SPEC = dict(type="dict", options=ORDER_OPTIONS)

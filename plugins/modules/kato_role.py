@@ -125,6 +125,18 @@ order_early:
   returned: when O(order) is set
   type: bool
   sample: true
+armed:
+  description:
+    - Where the module started before the window waits on the node (O(order.arm)), to pass to the node's ordered task as
+      O(order.armed); V(null) when nothing was started (then C(msg) says why).
+  returned: when O(order.arm) is set
+  type: dict
+  sample: {"path": "/home/stackato/.stackato-cluster/order/3f2a9c", "job": "j108836577123", "limit": 7500, "args": "9b1d..."}
+armed_result:
+  description: What the module started before the window returned once told to stop (O(order.stop)).
+  returned: when O(order.stop) is set
+  type: dict
+  sample: {"changed": false, "order_gate": "stop", "msg": "not started on the node: the backup failed"}
 not_started:
   description: The node was not started because a node before it, or any node of the task, failed or did not start.
   returned: when O(order) is set and the node was not started
@@ -364,6 +376,8 @@ def main():
         order=_order_spec.ORDER_ARG_SPEC,
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    # started before the window (order.arm): its end published for the controller's wait
+    _gate.publish_on_exit(module)
     if module.params["wait_timeout"] < 0:
         module.fail_json(msg=f"wait_timeout={module.params['wait_timeout']} is invalid: use 0 (forever) or more seconds")
     gate = _gate.Gate(module.params)

@@ -364,6 +364,18 @@ order_early:
   returned: when O(order) is set
   type: bool
   sample: true
+armed:
+  description:
+    - Where the module started before the window waits on the node (O(order.arm)), to pass to the node's ordered task as
+      O(order.armed); V(null) when nothing was started (then C(msg) says why).
+  returned: when O(order.arm) is set
+  type: dict
+  sample: {"path": "/home/stackato/.stackato-cluster/order/3f2a9c", "job": "j108836577123", "limit": 7500, "args": "9b1d..."}
+armed_result:
+  description: What the module started before the window returned once told to stop (O(order.stop)).
+  returned: when O(order.stop) is set
+  type: dict
+  sample: {"changed": false, "order_gate": "stop", "msg": "not started on the node: the backup failed"}
 not_started:
   description: The node was not started because a node before it, or any node of the task, failed or did not start.
   returned: when O(order) is set and the node was not started
@@ -1157,6 +1169,8 @@ def main():
         mutually_exclusive=[("update_kato", "download_only"), ("download_only", "offline")],
         supports_check_mode=True,
     )
+    # started before the window (order.arm): its end published for the controller's wait
+    _gate.publish_on_exit(module)
     for name, minimum in (("retries", 0), ("retry_delay", 0), ("timeout", 1), ("ready_timeout", 0)):
         if module.params[name] is not None and module.params[name] < minimum:
             module.fail_json(msg=f"{name}={module.params[name]} is invalid: it must be at least {minimum}")

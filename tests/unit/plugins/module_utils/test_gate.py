@@ -6,6 +6,7 @@ commands the action plugin sends to make it and to say its word (run here with s
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -107,3 +108,119 @@ def test_a_second_prepare_replaces_what_an_earlier_call_left(tmp_path, gate_path
     assert sh(word_script(gate_path, _gate.STOP, "old"), tmp_path).returncode == 0
     assert sh(prepare_script("k1"), tmp_path).returncode == 0
     assert left_over(gate_path) == ["k1.fifo"]
+
+
+# ---- a module started before the window (order.arm): its end published, the controller blocking on <path>.done
+
+@pytest.fixture()
+def armed_path(tmp_path):
+    out = sh(prepare_script("k2", publish=True), tmp_path)
+    assert out.returncode == 0, out.stderr
+    path = f"{out.stdout.strip()}/k2"
+    assert stat.S_ISFIFO(os.stat(f"{path}.fifo").st_mode) and stat.S_ISFIFO(os.stat(f"{path}.done").st_mode)
+    return path
+
+
+def test_a_result_published_before_the_controller_waits_is_read_at_once(tmp_path, armed_path):
+    _gate.publish(armed_path, {"changed": True, "msg": "upgraded"})
+    started = time.monotonic()
+    out = sh(_gate.result_script(armed_path, 5), tmp_path)
+    assert out.returncode == 0 and time.monotonic() - started < 2
+    assert out.stdout.strip() == '{"changed": true, "msg": "upgraded"}'
+    assert left_over(armed_path) == ["k2.fifo"]
+
+
+def test_the_controller_blocks_until_the_module_publishes_its_end(tmp_path, armed_path):
+    waiting = {}
+
+    def wait():
+        waiting["out"] = sh(_gate.result_script(armed_path, 8), tmp_path)
+        waiting["at"] = time.monotonic()
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    assert thread.is_alive(), "the wait ended before the module published anything"
+    published = time.monotonic()
+    _gate.publish(armed_path, {"changed": False, "order_gate": "stop", "msg": "not started"})
+    thread.join(8)
+    assert waiting["out"].returncode == 0 and '"order_gate": "stop"' in waiting["out"].stdout
+    assert waiting["at"] - published < 1.0, "the wait did not wake at the module's byte"
+
+
+def test_a_module_that_ended_without_a_result_ends_the_wait_with_nothing(tmp_path, armed_path):
+    _gate.publish(armed_path, None)
+    out = sh(_gate.result_script(armed_path, 5), tmp_path)
+    assert out.returncode == 0 and out.stdout == ""
+
+
+def test_without_an_end_the_wait_stops_at_its_limit(tmp_path, armed_path):
+    started = time.monotonic()
+    out = sh(_gate.result_script(armed_path, 1), tmp_path)
+    assert out.returncode == 124 and out.stdout == "" and 0.9 < time.monotonic() - started < 5
+
+
+def test_without_its_fifo_the_wait_ends_at_once_and_creates_nothing(tmp_path, armed_path):
+    os.unlink(f"{armed_path}.done")
+    out = sh(_gate.result_script(armed_path, 30), tmp_path)
+    assert out.returncode == 2 and not os.path.exists(f"{armed_path}.done")
+
+
+class FakeModule:
+    """The parts of AnsibleModule publish_on_exit wraps; exit_json and fail_json end with SystemExit as it does."""
+
+    def __init__(self, path, publish=True):
+        self.params = {"order": {"gate": {"path": path, "timeout": 300, "publish": publish}}}
+        self.no_log_values = {"s3cret"}
+        self.warned = []
+
+    def exit_json(self, **kwargs):
+        raise SystemExit(0)
+
+    def fail_json(self, msg, **kwargs):
+        raise SystemExit(1)
+
+    def warn(self, warning):
+        self.warned.append(warning)
+
+
+def published(path, module_call, publish=True, monkeypatch=None):
+    handlers = []
+    monkeypatch.setattr(_gate.atexit, "register", handlers.append)
+    module = FakeModule(path, publish)
+    _gate.publish_on_exit(module)
+    with pytest.raises(SystemExit):
+        module_call(module)
+    for handler in handlers:
+        handler()
+    return module, handlers
+
+
+def test_the_published_result_is_what_the_module_returned_with_its_warnings_and_without_secrets(armed_path, monkeypatch):
+    def call(module):
+        module.warn("the cache node is slow")
+        module.exit_json(changed=True, msg="api password s3cret", version_after="3.6.2", ready=False)
+    module, dummy = published(armed_path, call, monkeypatch=monkeypatch)
+    assert module.warned == ["the cache node is slow"]
+    with open(f"{armed_path}.result", encoding="utf-8") as handle:
+        assert json.load(handle) == {"changed": True, "msg": "api password ********", "version_after": "3.6.2",
+                                     "ready": False, "warnings": ["the cache node is slow"]}
+
+
+def test_a_failure_is_published_as_failed(armed_path, monkeypatch):
+    published(armed_path, lambda module: module.fail_json("kato node upgrade exited 1", cause="kato"), monkeypatch=monkeypatch)
+    with open(f"{armed_path}.result", encoding="utf-8") as handle:
+        assert json.load(handle) == {"failed": True, "msg": "kato node upgrade exited 1", "cause": "kato"}
+
+
+def test_a_module_that_raised_publishes_an_empty_result(armed_path, monkeypatch):
+    def call(module):
+        raise SystemExit(1)   # what AnsiballZ does after printing an uncaught exception
+    published(armed_path, call, monkeypatch=monkeypatch)
+    with open(f"{armed_path}.result", encoding="utf-8") as handle:
+        assert handle.read() == ""
+
+
+def test_without_publish_nothing_is_wrapped_or_written(armed_path, monkeypatch):
+    module, handlers = published(armed_path, lambda module: module.exit_json(changed=True), publish=False,
+                                 monkeypatch=monkeypatch)
+    assert handlers == [] and not os.path.exists(f"{armed_path}.result")
