@@ -24,11 +24,22 @@ the next node of its group takes its turn). The restart costs no task of its own
 upgrades and the restarts. A failed restart fails the task (``failed_step`` ``restart``); an upgrade that failed
 or did not start leaves the restart not started. With ``restart.maintenance_off`` (the node that restarts last: the
 core node) the same call then turns maintenance mode off, once every name its restart followed is done and no node
-failed: the window ends with the last restart, not after the tasks that follow it."""
+failed: the window ends with the last restart, not after the tasks that follow it.
+
+Started before the window (``order.arm``, in an async task with ``poll: 0``, for a node that follows no node): the
+module starts on the node as an async job with ``order.gate`` set (and ``gate.publish``), takes its lock, does its
+reads and waits at its gate; the task returns ``armed`` (where it waits, its job, its time limit, a digest of its
+arguments) at once. The node's ordered task, given ``order.armed``, then says ``go`` at the node's turn and blocks
+on the node until the module publishes its end (module_utils/_gate.py ``result_script``); a module whose arguments
+differ from the task's (another digest) is told ``stop`` and the module starts anew. ``order.stop`` (with
+``order.armed``) tells it to stop instead: every failure path between the two tasks says it, and a module that
+hears nothing ends by itself after ``GATE_SECONDS`` without a change."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 import shlex
 import threading
@@ -66,12 +77,20 @@ def restart_arguments(restart: dict) -> dict:
     return args
 
 
-def prepare_script(gate_key: str) -> str:
+def prepare_script(gate_key: str, publish: bool = False) -> str:
     """The shell command that makes a node's FIFO (removing what a crashed call left more than a day ago) and
-    prints the directory."""
+    prints the directory; with ``publish`` the FIFO of the module's end too (``<key>.done``, order.arm)."""
+    base = f'"$d/{gate_key}'
+    done = f' && mkfifo {base}.done"' if publish else ""
     return (f'umask 077 && d="{GATE_DIR}" && mkdir -p "$d" && '
             f'{{ find "$d" -mindepth 1 -mmin +1440 -exec rm -f {{}} + 2>/dev/null; true; }} && '
-            f'rm -f "$d/{gate_key}.fifo" "$d/{gate_key}.go" && mkfifo "$d/{gate_key}.fifo" && printf "%s\\n" "$d"')
+            f'rm -f {base}.fifo" {base}.go" {base}.done" {base}.result" && mkfifo {base}.fifo"{done} && printf "%s\\n" "$d"')
+
+
+def arguments_digest(args: dict) -> str:
+    """The digest of a module's arguments (without order and restart): the node's ordered task takes over a module
+    started before the window (order.armed) only when it would have started it with the same arguments."""
+    return hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def word_script(path: str, word: str, why: str = "") -> str:
@@ -113,6 +132,43 @@ class _EarlyCall:
         return self.outcome
 
 
+class _Adopted:
+    """The module started before the window (order.arm, an async job), waiting at its gate: the same interface as
+    _EarlyCall; ``result()`` blocks on the node until the module published its end (module_utils/_gate.py)."""
+
+    def __init__(self, action, armed, task_vars):
+        self.path, self.job, self.limit = armed["path"], armed["job"], armed["limit"]
+        self.done = threading.Event()
+        self._action, self._task_vars = action, task_vars
+
+    def result(self) -> dict:
+        try:
+            out = self._action._low_level_execute_command(_gate.result_script(self.path, self.limit), sudoable=False)
+        finally:
+            self.done.set()
+        text = (out.get("stdout") or "").strip()
+        if out.get("rc") == 0 and text:
+            try:
+                outcome = json.loads(text)
+            except ValueError:
+                outcome = None
+            if isinstance(outcome, dict):
+                for warning in outcome.pop("warnings", None) or []:
+                    display.warning(str(warning))
+                return outcome
+        # it ended without a result (an uncaught exception), was killed at its time limit, or its FIFO is gone:
+        # the async job's own record
+        status = self._action._module({"jid": self.job, "mode": "status"}, self._task_vars, False,
+                                      "ansible.legacy.async_status")
+        if status.get("finished") in (1, True, "1"):
+            return {key: value for key, value in status.items()
+                    if key not in ("ansible_job_id", "started", "finished", "results_file", "stdout", "stderr")}
+        return dict(failed=True, changed=False,
+                    msg=f"the module started before the window gave no result (async job {self.job}, time limit "
+                        f"{self.limit} s; waiting on the node: rc={out.get('rc')} {(out.get('stderr') or '').strip()}); "
+                        f"check the node (kato node upgrade may still run there), then re-run: the run resumes")
+
+
 class OrderedModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
@@ -126,11 +182,11 @@ class OrderedModuleAction(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _prepare_gate(self, order: dict) -> str | None:
+    def _prepare_gate(self, order: dict, publish: bool = False) -> str | None:
         """Make the node's FIFO for an early start: its path without suffix, or None (then no early start)."""
         gate_key = _order.key(f"{order['dir']}\0{order['name']}")
         try:
-            out = self._low_level_execute_command(prepare_script(gate_key), sudoable=False)
+            out = self._low_level_execute_command(prepare_script(gate_key, publish), sudoable=False)
         # the module then starts at the node's turn
         except Exception as exc:   # pylint: disable=broad-exception-caught
             display.vvv(f"order: no early start ({exc})", host=order["name"])
@@ -189,11 +245,23 @@ class OrderedModuleAction(ActionBase):
                            "its own name in the order (for example the node's name with :restart)")
         if problem is None and order.get("gate") is not None:
             problem = f"{host}: option order.gate is set by the action plugin (order.early), not by a task: leave it out"
-        if problem is None and self._task.async_val:
+        if problem is None and order["arm"]:
+            problem = self._arm_problem(host, order, restart)
+        elif problem is None and self._task.async_val:
             problem = (f"{host}: option order cannot be combined with async (async={self._task.async_val}): the next "
-                       "node would start before this one ended; run without async, or without order")
+                       "node would start before this one ended; run without async, or without order (order.arm "
+                       "is the one use of async: a module started before the window)")
+        if problem is None and order.get("stop") is not None and not order.get("armed"):
+            problem = (f"{host}: option order.stop {order['stop']!r} tells a module started before the window "
+                       "(order.armed) to stop: give order.armed too, or leave order.stop out")
         if problem is not None:
             result.update(failed=True, msg=problem)
+            return result
+        if order["arm"]:
+            self._arm(host, order, args, task_vars, result)
+            return result
+        if order.get("stop") is not None:
+            self._stop_armed(order, task_vars, result)
             return result
         try:
             barrier = _order.Barrier(order["dir"])
@@ -218,7 +286,7 @@ class OrderedModuleAction(ActionBase):
                                  msg=f"{restart['name']} was not started: {why}")
             else:
                 self._turn_at = None
-                state = self._ordered(barrier, dict(order, name=restart["name"], after=restart["after"],
+                state = self._ordered(barrier, dict(order, armed=None, name=restart["name"], after=restart["after"],
                                                     run=restart["run"], early=restart["early"]),
                                       RESTART_MODULE, restart_arguments(restart), task_vars, restarted)
                 if self._turn_at is not None:
@@ -251,6 +319,50 @@ class OrderedModuleAction(ActionBase):
             result.pop("skip_reason", None)
             result["changed"] = bool(result.get("changed") or restarted.get("changed"))
         return result
+
+    def _arm_problem(self, host, order, restart):
+        """What keeps the task from starting the module before the window (order.arm), or None."""
+        if not self._task.async_val or self._task.poll:
+            return (f"{host}: option order.arm starts the module in the background: give the task async (seconds, the "
+                    f"module's time limit) and poll 0 (async={self._task.async_val}, poll={self._task.poll})")
+        if order["after"]:
+            return (f"{host}: option order.arm is for a node that follows no node (order.after is {order['after']}): "
+                    "leave order.after empty, or leave order.arm out")
+        if restart is not None:
+            return f"{host}: option restart is for the node's ordered task, not for order.arm: leave it out"
+        if order.get("armed") or order.get("stop") is not None:
+            return f"{host}: options order.armed and order.stop are for the node's ordered task, not for order.arm"
+        return None
+
+    def _arm(self, host, order, args, task_vars, result):
+        """order.arm: the module started on the node as an async job, waiting at its gate; ``armed`` says where
+        (None, with why in C(msg), when it could not start there: the ordered task then starts it itself)."""
+        result.update(changed=False, armed=None)
+        why = ""
+        if not self._can_start_early(order) or self._connection.has_native_async:
+            why = "check mode, order.run false, order.early false, or a connection without a second channel"
+        path = None if why else self._prepare_gate(order, publish=True)
+        if path is None:
+            result["msg"] = f"{host}: not started before the window ({why or 'its FIFO could not be made'})"
+            return
+        gated = dict(args, order=dict(order, arm=False, gate=dict(path=path, timeout=GATE_SECONDS, publish=True)))
+        launched = self._module(gated, task_vars, True)
+        job = launched.get("ansible_job_id")
+        if launched.get("failed") or launched.get("unreachable") or not job:
+            # in case it started after all: it ends at the word without a change
+            self._say(path, _gate.STOP, "its start before the window failed")
+            result["msg"] = f"{host}: not started before the window: {launched.get('msg', 'no job id')}"
+            return
+        result.update(armed=dict(path=path, job=str(job), limit=int(self._task.async_val), args=arguments_digest(args)),
+                      msg=f"{host}: started, waiting on the node for its turn")
+
+    def _stop_armed(self, order, task_vars, result):
+        """order.stop: the module started before the window told to stop, and its end waited for."""
+        problem = self._say(order["armed"]["path"], _gate.STOP, order["stop"])
+        outcome = _Adopted(self, order["armed"], task_vars).result()
+        result.update(changed=bool(outcome.get("changed")), armed_result=outcome,
+                      msg=f"{order['name']}: the module started before the window was told to stop ({order['stop']})"
+                          + (f"; the word could not be said ({problem}): it ends within {GATE_SECONDS} s" if problem else ""))
 
     def _validated(self, host, option, value, spec, hint):
         """(the validated option, None), or (None, the message naming the host, the value and the fix)."""
@@ -291,6 +403,10 @@ class OrderedModuleAction(ActionBase):
                               skip_reason=f"not started: {why}", msg=f"{name} was not started: {why}")
                 return state
             if not order["run"]:
+                if early is not None:
+                    self._say(early.path, _gate.STOP, "nothing to do on this node")
+                    early.result()
+                    early = None
                 state = _order.DONE
                 result.update(skipped=True, changed=False, skip_reason="nothing to do on this node",
                               msg=f"{name}: nothing to do (the nodes before it are done)")
@@ -332,6 +448,18 @@ class OrderedModuleAction(ActionBase):
         a module that ended before the node's turn without needing it - failed, or with nothing to change -
         or None)."""
         name, after, timeout = order["name"], order["after"], order["timeout"]
+        armed = order.get("armed")
+        if armed:
+            adopted = _Adopted(self, armed, task_vars)
+            if armed["args"] == arguments_digest(args) and self._can_start_early(order):
+                verdict, why, waited = barrier.wait(name, after, timeout)
+                return verdict, why, waited, adopted, None
+            # started with other arguments than this task's (or now in check mode): it stops, and the module starts
+            # as without order.armed
+            self._say(armed["path"], _gate.STOP, "started with other arguments than the node's task")
+            adopted.result()
+            display.warning(f"{name}: the module started before the window had other arguments than this task; "
+                            "it was stopped and the module runs again")
         verdict, why = barrier.blocked([a for a in after if a != name])
         path, waited = None, 0.0
         if verdict == "wait" and self._can_start_early(order):

@@ -132,7 +132,7 @@ def test_a_node_with_nothing_to_do_keeps_the_order(tmp_path):
     ("dea1", "dea1: option order 'dea1' is not valid (it is a str)"),
     ({"name": "dea1"}, "dea1: option order {'name': 'dea1'} is not valid (missing required arguments: dir"),
     ({"dir": "/x", "name": "dea1", "after": "dea0", "colour": 1},
-     "(unknown key colour. Supported parameters include: after, dir, early, gate, name, run, timeout"),
+     "(unknown key colour. Supported parameters include: after, arm, armed, dir, early, gate, name, run, stop, timeout"),
 ])
 def test_a_bad_order_fails_before_anything_starts(value, message):
     action, calls = make_action(kato_upgrade.ActionModule, {"order": value})
@@ -652,3 +652,170 @@ def test_a_failed_restart_leaves_maintenance_mode_on(tmp_path):
                                 outcome=upgraded_then({"failed": True, "msg": "kato restart exited 1"}))
     result = action.run(task_vars={})
     assert [c[3] for c in calls] == [None, RESTART] and "maintenance_off" not in result and result["failed"]
+
+
+# ---- started before the window (order.arm, an async job), taken over by the node's task (order.armed) or stopped
+
+def armed_action(tmp_path, args, log, node, work_s=0.0, publish=True, async_val=600, poll=0, jobs=None):
+    """An action whose async module is played here, in a thread: it waits at its gate (module_utils/_gate.py),
+    'changes' the node for work_s seconds and publishes its end (_gate.publish) as the real one does with
+    order.gate.publish; ``jobs`` plays the async job files async_status reads."""
+    jobs = jobs if jobs is not None else {}
+    action = early_action(tmp_path, args, log, node)
+    action._task.async_val = async_val
+    action._task.poll = poll
+    sync_execute = action._execute_module
+
+    def execute(module_name=None, module_args=None, task_vars=None, wrap_async=False):
+        if module_name == "ansible.legacy.async_status":
+            log.append(("async_status", node, time.monotonic(), dict(module_args)))
+            return jobs.get(module_args["jid"], {"finished": 0, "ansible_job_id": module_args["jid"]})
+        if not wrap_async:
+            return sync_execute(module_name, module_args, task_vars, wrap_async)
+        gate = module_args["order"]["gate"]
+        log.append(("start", node, time.monotonic(), dict(module_args, module=module_name)))
+
+        def job():
+            verdict, why = _gate.wait(gate)
+            if verdict != _gate.GO:
+                log.append(("not started", node, time.monotonic(), verdict))
+                outcome = {"changed": False, "order_gate": verdict, "msg": why}
+            else:
+                log.append(("change", node, time.monotonic(), None))
+                time.sleep(work_s)
+                log.append(("changed", node, time.monotonic(), None))
+                outcome = {"changed": True, "msg": f"{node} upgraded", "warnings": ["slow cache"]}
+            jobs["j1"] = dict(outcome, finished=1, ansible_job_id="j1")
+            if gate.get("publish") and publish:
+                _gate.publish(gate["path"], outcome)
+            elif gate.get("publish"):
+                _gate.publish(gate["path"], None)
+        threading.Thread(target=job, daemon=True).start()
+        return {"started": 1, "finished": 0, "ansible_job_id": "j1", "results_file": "/home/x/.ansible_async/j1"}
+
+    action._execute_module = execute
+    return action
+
+
+def arm(tmp_path, log, node="dea1", args=None, **extra):
+    action = armed_action(tmp_path, dict(args or {"version": "3.6.2"}, order=order(tmp_path, node, arm=True)),
+                          log, node, **extra)
+    return action.run(task_vars={"inventory_hostname": node})
+
+
+def test_a_module_started_before_the_window_changes_nothing_until_its_node_task_says_go(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    assert armed["job"] == "j1" and armed["limit"] == 600
+    assert armed["args"] == _ordered_action.arguments_digest({"version": "3.6.2"})
+    assert log[0][3]["order"]["gate"] == {"path": armed["path"], "timeout": _ordered_action.GATE_SECONDS, "publish": True}
+    time.sleep(0.3)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start"], "the module changed the node before its turn"
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed)}, log, "dea1",
+                        async_val=0, work_s=0.4)
+    with mock.patch.object(_ordered_action.display, "warning") as warning:
+        result = node.run(task_vars={"inventory_hostname": "dea1"})
+    ended = time.monotonic()
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change", "changed"]
+    assert ended - events(log, "dea1")["changed"] < 0.5, "the task did not wake at the module's end"
+    assert result["changed"] and result["msg"] == "dea1 upgraded" and result["order_early"] is True
+    assert "warnings" not in result
+    warning.assert_called_once_with("slow cache")
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.DONE
+    assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == []
+
+
+def test_stop_tells_a_module_started_before_the_window_to_stop_and_waits_for_its_end(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    stopper = armed_action(tmp_path, {"order": order(tmp_path, "dea1", armed=armed, stop="the backup failed")},
+                           log, "dea1", async_val=0)
+    result = stopper.run(task_vars={"inventory_hostname": "dea1"})
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started"] and log[-1][3] == _gate.STOP
+    assert not result["changed"] and result["armed_result"]["order_gate"] == _gate.STOP
+    assert result["msg"] == "dea1: the module started before the window was told to stop (the backup failed)"
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1") is None
+    assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == []
+
+
+def test_a_module_started_with_other_arguments_is_stopped_and_the_task_starts_its_own(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    node = armed_action(tmp_path, {"version": "3.6.3", "order": order(tmp_path, "dea1", armed=armed)}, log, "dea1",
+                        async_val=0)
+    with mock.patch.object(_ordered_action.display, "warning") as warning:
+        result = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started", "start", "change", "changed"]
+    assert log[1][3] == _gate.STOP and "order" not in log[2][3]
+    assert "other arguments" in warning.call_args[0][0]
+    assert result["changed"] and result["order_early"] is False
+
+
+def test_a_module_that_ended_without_a_result_is_read_from_its_async_job(tmp_path):
+    log = []
+    armed = arm(tmp_path, log, publish=False)["armed"]
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed)}, log, "dea1",
+                        async_val=0, publish=False, jobs={})
+    result = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert ("async_status", "dea1") in [(e, name) for e, name, dummy, dummy2 in log]
+    # async_status of this action reads no record of the job (the arm's jobs are not given to it): not finished
+    assert result["failed"] and "gave no result (async job j1" in result["msg"]
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.FAILED
+
+
+def test_a_module_that_ended_without_a_result_takes_the_async_job_result_when_finished(tmp_path):
+    log, jobs = [], {}
+    armed = arm(tmp_path, log, publish=False, jobs=jobs)["armed"]
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed)}, log, "dea1",
+                        async_val=0, publish=False, jobs=jobs)
+    result = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["changed"] and result["msg"] == "dea1 upgraded" and "finished" not in result
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.DONE
+
+
+def test_a_node_with_nothing_to_do_stops_its_armed_module(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    node = armed_action(tmp_path, {"order": order(tmp_path, "dea1", armed=armed, run=False)}, log, "dea1", async_val=0)
+    result = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started"]
+    assert result["skipped"] and _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.DONE
+
+
+def test_an_armed_node_is_stopped_when_the_run_already_failed(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    _order.Barrier(str(tmp_path / "order")).finish("router1", _order.FAILED, "kato node upgrade exited 1")
+    node = armed_action(tmp_path, {"order": order(tmp_path, "dea1", armed=armed)}, log, "dea1", async_val=0)
+    result = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started"]
+    assert result["not_started"] and not result["changed"]
+
+
+@pytest.mark.parametrize("extra, task, message", [
+    ({}, dict(async_val=0), "order.arm starts the module in the background: give the task async"),
+    ({}, dict(async_val=600, poll=5), "(async=600, poll=5)"),
+    ({"after": ["router1"]}, {}, "order.arm is for a node that follows no node"),
+    ({"stop": "x"}, {}, "order.armed and order.stop are for the node's ordered task"),
+])
+def test_a_bad_arm_fails_before_anything_starts(tmp_path, extra, task, message):
+    log = []
+    args = {"order": dict(order(tmp_path, "dea1", arm=True), **extra)}
+    action = armed_action(tmp_path, args, log, "dea1", **task)
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["failed"] and message in result["msg"] and log == []
+
+
+def test_stop_without_armed_is_refused(tmp_path):
+    action, calls = make_action(kato_upgrade.ActionModule, {"order": order(tmp_path, "dea1", stop="the backup failed")})
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["failed"] and "give order.armed too" in result["msg"] and calls == []
+
+
+def test_in_check_mode_nothing_starts_before_the_window(tmp_path):
+    log = []
+    action = armed_action(tmp_path, {"order": order(tmp_path, "dea1", arm=True)}, log, "dea1")
+    action._task.check_mode = True
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["armed"] is None and not result["changed"] and log == []
+    assert result["msg"].startswith("dea1: not started before the window")
