@@ -1,0 +1,33 @@
+# Copyright (c) 2026, stackato.cluster contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""node_upgrade's arm.yml starts the upgrade's module before the window with the upgrade task's arguments: the
+action plugin stops a module whose arguments differ from the task's and starts it again (no harm, but the window
+would lose what the early start saves), so the two argument lists are pinned here, key by key and template by
+template."""
+
+from pathlib import Path
+
+import yaml
+
+TASKS = Path(__file__).resolve().parents[3] / "roles" / "node_upgrade" / "tasks"
+MODULE = "stackato.cluster.kato_upgrade"
+
+
+def module_task(name):
+    tasks = [task for task in yaml.safe_load((TASKS / name).read_text()) if MODULE in task]
+    assert len(tasks) == 1, name
+    return tasks[0]
+
+
+def test_arm_starts_the_module_with_the_upgrade_tasks_arguments():
+    armed, upgrade = module_task("arm.yml"), module_task("upgrade.yml")
+    assert {key: value for key, value in armed[MODULE].items() if key != "order"} == \
+        {key: value for key, value in upgrade[MODULE].items() if key not in ("order", "restart")}
+    assert armed["environment"] == upgrade["environment"]
+    assert armed[MODULE]["order"]["arm"] is True and armed["poll"] == 0
+
+
+def test_the_upgrade_task_passes_the_armed_module_on():
+    ordered = (TASKS / "ordered.yml").read_text()
+    assert "'armed': __node_upgrade_armed" in ordered
