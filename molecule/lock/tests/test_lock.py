@@ -1,8 +1,10 @@
 """lock: a lock held from another controller refuses the upgrade before any change and is broken only
 with stackato_lock_break=true; a second run while the first is in its window is refused before any
-change, naming the holder (controller host, user, start time); the first finishes and releases it."""
+change, naming the holder (controller host, user, start time); the first finishes and releases it.
+Before them, a run whose backup fails leaves the cluster in service and no module waiting on a node."""
 import calendar
 import getpass
+import json
 import re
 import socket
 import time
@@ -15,6 +17,7 @@ import journal
 FOREIGN = "alice@ops-laptop (ansible-playbook pid 4242, since 2026-11-30T22:00:00Z)"
 
 
+nobackup = journal.run_fixture("lock-nobackup.json")
 foreign = journal.run_fixture("lock-foreign.json")
 first = journal.run_fixture("lock-first.json")
 second = journal.run_fixture("lock-second.json")
@@ -41,6 +44,33 @@ def assert_refused_first_thing(out):
     assert re.search(r"^core\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", out, re.MULTILINE), out[-2000:]
 
 
+def test_a_failed_backup_stops_the_module_started_before_the_window_and_changes_no_node(nobackup, evts):
+    out = nobackup["stdout"]
+    assert nobackup["rc"] != 0
+    assert "The backup failed on core" in out and "No space left on device" in out, out[-3000:]
+    # dea1 follows no node: its upgrade's module started before the window and was told to stop, first thing
+    rescue = out.split("TASK [stackato.cluster.backup : Turn maintenance mode off after the failed backup]")[0]
+    assert re.search(r"TASK \[stackato.cluster.node_upgrade : Tell the upgrade modules waiting on their nodes to stop\][^\n]*\n"
+                     r"ok: \[core -> dea1\(127\.[\d.]+\)\] => \(item=dea1\)", rescue), rescue[-3000:]
+    start, end = local_ts(nobackup["started"]), local_ts(nobackup["ended"])
+    during = [e for e in evts if start <= e["ts"] <= end]
+    assert [journal.is_on(e) for e in journal.maintenance_sets(during)] == [True, False]
+    # before the window only its preparation (kato's update, the downloads); no node changed in it
+    assert journal.of(during, "upgrade_start", "upgrade_step", "upgrade_done", "dea_retire_start", "dea_retired",
+                      "kato_restart", "role_state", "instance_stopped", "data_export") == []
+    # the module's own end, kept by Ansible's async job on dea1: no change, stopped at its gate with the reason
+    jobs = journal.host("dea1").check_output("for job in /home/stackato/.ansible_async/j*; do cat \"$job\"; echo; done")
+    stopped = [job for job in (json.loads(line) for line in jobs.splitlines() if line.startswith("{"))
+               if "the backup failed" in str(job.get("msg"))]
+    assert len(stopped) == 1 and stopped[0]["changed"] is False and stopped[0]["order_gate"] == "stop", jobs
+
+
+def test_no_module_waits_on_any_node_after_the_runs():
+    for host in journal.nodes():
+        left = host.check_output("ls -A /home/stackato/.stackato-cluster/order 2>/dev/null; true").split()
+        assert [name for name in left if name.endswith((".fifo", ".done", ".go", ".result"))] == [], host.backend.host
+
+
 def test_lock_of_another_controller_refused_before_any_change(foreign, evts):
     out = foreign["stdout"]
     assert foreign["rc"] != 0
@@ -51,12 +81,12 @@ def test_lock_of_another_controller_refused_before_any_change(foreign, evts):
     assert [e for e in journal.of(evts, *journal.CHANGES) if start <= e["ts"] <= end] == []
 
 
-def test_lock_of_another_controller_broken_only_with_the_variable(first, evts):
+def test_lock_of_another_controller_broken_only_with_the_variable(first, nobackup, evts):
     out = first["stdout"]
     assert first["rc"] == 0, out[-3000:]
     assert f"Broke the cluster lock of {FOREIGN} as asked (break_lock)." in out
-    # The refused run before left it in place: nothing had changed before this run.
-    assert min(e["ts"] for e in journal.of(evts, *journal.CHANGES)) > first["started"]
+    # The refused run before left it in place: nothing had changed since the failed backup's run.
+    assert min(e["ts"] for e in journal.of(evts, *journal.CHANGES) if e["ts"] > local_ts(nobackup["ended"])) > first["started"]
 
 
 def test_second_run_refused_before_any_change_naming_the_holder(first, second):
@@ -77,7 +107,8 @@ def test_second_run_refused_before_any_change_naming_the_holder(first, second):
 def test_first_run_finishes_and_releases_the_lock(first, evts):
     for host in journal.nodes():
         assert journal.kato_version(host) == journal.TARGET, host.backend.host
-    assert [journal.is_on(e) for e in journal.maintenance_sets(evts)] == [True, False]
+    # the failed backup's run turned maintenance mode on and back off first
+    assert [journal.is_on(e) for e in journal.maintenance_sets(evts)] == [True, False, True, False]
     assert "Release the cluster lock on the Core node" in first["stdout"]
     fault_checks.assert_lock_released()
 

@@ -534,6 +534,13 @@ def _restart_fault_fires() -> bool:
     return sentinel.fire("restart_fatal") is not None
 
 
+def _export_fault_fires() -> bool:
+    """The node's export_fail fault (node.json), counted when it fires (sentinel.fire)."""
+    # the upgrade's module, imported for kato data export alone
+    from . import sentinel   # pylint: disable=import-outside-toplevel
+    return sentinel.fire("export_fail") is not None
+
+
 def cmd_role_action(action: str, args) -> int:
     """kato start|stop|restart [-n <node-IP>] [<role>...]"""
     spec = dict(NODE_OPT, **{"-v": ("verbose", False), "--verbose": ("verbose", False),
@@ -705,6 +712,8 @@ def cmd_data(args) -> int:
     if not os.access(dest_dir, os.W_OK):
         raise KatoError(f"ERROR: cannot write {shown}: directory {paths.unmap(dest_dir)} "
                         "is not writable")
+    if _export_fault_fires():
+        raise KatoError(f"ERROR: cannot write {shown}: No space left on device")
     cluster_state = client().dump() if scopes[0] == "cluster" else None
     manifest = {"version": local_version(), "node": nodeconf.my_ip(), "scope": scopes[0].replace("_", "-"),
                 "created": time.time(), "excluded": ["resources", "aok-config"]}

@@ -89,3 +89,14 @@ def test_node_init_unknown_version_still_boots(sim_cluster):
     core = cluster.node("core")
     assert core.kato("version").stdout == "3.0.1\n"
     assert core.kato("node", "version", core.ip).stdout == "3.0.1\n"
+
+
+def test_export_fail_fails_the_export_once(sim_cluster):
+    """export_fail: kato data export writes nothing and exits 1 (a full disk); it fires once."""
+    cluster = sim_cluster(nodes=[dict(CORE, faults={"export_fail": {"times": 1}})])
+    core = cluster.node("core")
+    core.path("/mnt/nas").mkdir(parents=True)
+    r = core.kato("data", "export", "--cluster", "/mnt/nas/x.tgz")
+    assert r.returncode == 1 and r.stderr == "ERROR: cannot write /mnt/nas/x.tgz: No space left on device\n"
+    assert not core.path("/mnt/nas/x.tgz").exists() and not cluster.journal("data_export")
+    assert core.kato("data", "export", "--cluster", "/mnt/nas/x.tgz").returncode == 0
