@@ -69,8 +69,11 @@ options:
           - Start the module before the maintenance window, for a node that follows no node (O(order.after) empty),
             in a task with C(async) (the module's time limit) and C(poll=0). The module starts on the node as an
             async job with O(order.gate), takes its lock, does its reads and waits, right before its first change,
-            for the controller's word; the task returns at once with RV(armed). The node's ordered task, given
-            O(order.armed), says the word at the node's turn and blocks on the node until the module ends.
+            for the controller's word. The task returns RV(armed) once the module waits there (it blocks on a second
+            FIFO, C(<path>.done), until the module says so), so its start and reads are over before the task's next
+            one; a module that fails before its gate (its lock held, a read failing) fails the task, with its result,
+            before any change. The node's ordered task, given O(order.armed), says the word at the node's turn and
+            blocks on the node until the module ends.
           - In check mode, with O(order.run=false) or O(order.early=false), or without a connection of O(order.early),
             nothing starts and RV(armed) is V(null) (the ordered task then starts the module itself).
         type: bool

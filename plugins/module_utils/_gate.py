@@ -16,9 +16,11 @@ A module started before the window (``order.arm``: an async job, so the controll
 waits) also tells the controller when it ends, with ``order.gate.publish``: ``publish_on_exit`` keeps what the
 module returns and, as it exits, writes it to ``<path>.result`` (renamed into place) and then a byte into
 ``<path>.done``, a second FIFO the controller made; the controller blocks on that FIFO (``result_script``) instead
-of polling the async job. The result is the module's own: what it passed to exit_json or fail_json, without the
-values of its no_log options, with its warnings as text (``warnings``). A module that ends without either (an
-uncaught exception) writes the byte alone, and the controller reads the async job's result instead.
+of polling the async job. When it reaches its gate it says so the same way (``announce``: ``<path>.waiting`` and
+a byte), so that the task that started it returns once its reads are done (``ready_script``). The result is the
+module's own: what it passed to exit_json or fail_json, without the values of its no_log options, with its
+warnings as text (``warnings``). A module that ends without either (an uncaught exception) writes an empty result,
+and the controller reads the async job's result instead.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def wait(spec: dict) -> tuple[str, str]:
     try:
         if not stat.S_ISFIFO(os.fstat(handle).st_mode):
             return UNUSABLE, f"{fifo} is not a FIFO"
+        if spec.get("publish"):
+            announce(spec["path"])
         deadline = time.monotonic() + max(int(spec.get("timeout") or 0), 1)
         while True:
             said = read_word(word)
@@ -123,39 +127,63 @@ class Gate:
             _unlink(f"{self.spec['path']}.go")
 
 
-def publish(path: str, result: dict | None) -> None:
-    """The module's end, for the controller waiting on ``<path>.done``: ``result`` to ``<path>.result`` (empty when
-    None: the module ended without one), renamed into place and owned like the FIFO (the controller reads it as the
-    user it connects as), then a byte into the FIFO when someone holds it open (else the controller finds the file
-    when it opens the FIFO)."""
-    done = f"{path}.done"
-    try:
-        owner = os.stat(done)
-    except OSError:
-        owner = None
-    temporary = f"{path}.result.tmp"
+def _owned_file(path: str, owner, data: bytes) -> None:
+    """``data`` written to ``path`` (renamed into place), owned like ``owner`` (the FIFO's stat) when root writes it."""
+    temporary = f"{path}.tmp"
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         if owner is not None and os.geteuid() == 0 and owner.st_uid != 0:
             os.fchown(handle, owner.st_uid, owner.st_gid)
-        data = json.dumps(result, sort_keys=True, default=str).encode("utf-8") if result is not None else b""
         while data:
             data = data[os.write(handle, data):]
     finally:
         os.close(handle)
-    os.rename(temporary, f"{path}.result")
+    os.rename(temporary, path)
+
+
+def _ring(done: str, owner) -> None:
+    """A byte into the FIFO ``done`` when someone holds it open (else the controller finds the file it looks for
+    when it opens the FIFO)."""
     if owner is None or not stat.S_ISFIFO(owner.st_mode):
         return
     try:
         handle = os.open(done, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
-        return   # ENXIO: nobody waits yet; the controller reads the result file once it holds the FIFO
+        return   # ENXIO: nobody waits yet
     try:
         os.write(handle, b"x")
     except OSError:
         pass
     finally:
         os.close(handle)
+
+
+def _done_stat(path: str):
+    try:
+        return os.stat(f"{path}.done")
+    except OSError:
+        return None
+
+
+def announce(path: str) -> None:
+    """The module waits at its gate (its reads are done): ``<path>.waiting``, then a byte into ``<path>.done``, for
+    the controller's task that started it before the window (``ready_script``)."""
+    owner = _done_stat(path)
+    try:
+        _owned_file(f"{path}.waiting", owner, b"")
+    except OSError:
+        return   # the controller's wait for it ends at its limit; the word still reaches the module
+    _ring(f"{path}.done", owner)
+
+
+def publish(path: str, result: dict | None) -> None:
+    """The module's end, for the controller waiting on ``<path>.done``: ``result`` to ``<path>.result`` (empty when
+    None: the module ended without one), renamed into place and owned like the FIFO (the controller reads it as the
+    user it connects as), then a byte into the FIFO."""
+    owner = _done_stat(path)
+    _owned_file(f"{path}.result", owner,
+                json.dumps(result, sort_keys=True, default=str).encode("utf-8") if result is not None else b"")
+    _ring(f"{path}.done", owner)
 
 
 def publish_on_exit(module) -> None:
@@ -200,15 +228,33 @@ def publish_on_exit(module) -> None:
     atexit.register(at_exit)
 
 
+def _block_script(path: str, limit: int, until: str) -> str:
+    """Hold ``<path>.done`` open, then block on it (one byte at a time, each wait at most ``limit`` seconds) until
+    the shell test ``until`` holds; ``$rc``: 0, 124 (the limit passed first). No polling: each round is a byte."""
+    base = shlex.quote(path)
+    return (f"[ -p {base}.done ] || exit 2; exec 3<>{base}.done; rc=0; "
+            f"while ! {{ {until}; }}; do timeout {int(limit)} dd bs=1 count=1 <&3 >/dev/null 2>&1 || {{ rc=$?; break; }}; done; "
+            f"exec 3<&-; ")
+
+
+def ready_script(path: str, limit: int) -> str:
+    """The shell command (the controller's, on the node) that blocks until the module started before the window
+    waits at its gate (``announce``) or ended before it (``publish``), at most ``limit`` seconds; prints
+    ``waiting`` or ``ended`` (then its result stays for ``result_script``). Exit status 124: the limit passed."""
+    base = shlex.quote(path)
+    return (_block_script(path, limit, f"[ -e {base}.waiting ] || [ -e {base}.result ]")
+            + f"if [ -e {base}.result ]; then echo ended; elif [ -e {base}.waiting ]; then echo waiting; fi; "
+            f"rm -f {base}.waiting; exit $rc")
+
+
 def result_script(path: str, limit: int) -> str:
     """The shell command (run by the controller on the node) that blocks until the module published its end
     (``publish``), at most ``limit`` seconds, then prints its result (nothing when it ended without one) and removes
     the files. Exit status 0: it ended; 124: the limit passed first; 2: there is no FIFO to wait on."""
     base = shlex.quote(path)
-    return (f"[ -p {base}.done ] || exit 2; exec 3<>{base}.done; "
-            f"if [ -e {base}.result ]; then rc=0; else timeout {int(limit)} dd bs=1 count=1 <&3 >/dev/null 2>&1; rc=$?; fi; "
-            f"exec 3<&-; if [ -e {base}.result ]; then cat {base}.result; rc=0; fi; "
-            f"rm -f {base}.result {base}.done; exit $rc")
+    return (_block_script(path, limit, f"[ -e {base}.result ]")
+            + f"if [ -e {base}.result ]; then cat {base}.result; rc=0; fi; "
+            f"rm -f {base}.result {base}.done {base}.waiting {base}.go {base}.fifo; exit $rc")
 
 
 def exit_not_started(module, exc: NotStarted) -> None:

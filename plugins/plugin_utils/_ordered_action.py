@@ -84,7 +84,8 @@ def prepare_script(gate_key: str, publish: bool = False) -> str:
     done = f' && mkfifo {base}.done"' if publish else ""
     return (f'umask 077 && d="{GATE_DIR}" && mkdir -p "$d" && '
             f'{{ find "$d" -mindepth 1 -mmin +1440 -exec rm -f {{}} + 2>/dev/null; true; }} && '
-            f'rm -f {base}.fifo" {base}.go" {base}.done" {base}.result" && mkfifo {base}.fifo"{done} && printf "%s\\n" "$d"')
+            f'rm -f {base}.fifo" {base}.go" {base}.done" {base}.result" {base}.waiting" && mkfifo {base}.fifo"{done} && '
+            f'printf "%s\\n" "$d"')
 
 
 def arguments_digest(args: dict) -> str:
@@ -353,8 +354,22 @@ class OrderedModuleAction(ActionBase):
             self._say(path, _gate.STOP, "its start before the window failed")
             result["msg"] = f"{host}: not started before the window: {launched.get('msg', 'no job id')}"
             return
-        result.update(armed=dict(path=path, job=str(job), limit=int(self._task.async_val), args=arguments_digest(args)),
-                      msg=f"{host}: started, waiting on the node for its turn")
+        armed = dict(path=path, job=str(job), limit=int(self._task.async_val), args=arguments_digest(args))
+        # the task returns once the module waits at its gate, its reads done: the window opens after them, and a
+        # module that fails before its gate (its lock held, a read failing) fails this task, before the window
+        out = self._low_level_execute_command(_gate.ready_script(path, min(armed["limit"], GATE_SECONDS)), sudoable=False)
+        state = (out.get("stdout") or "").strip()
+        if state == "ended":
+            outcome = _Adopted(self, armed, task_vars).result()
+            if outcome.get("failed") or outcome.get("unreachable"):
+                result.update(outcome, changed=False, armed=None)
+                result["msg"] = f"{host}: the upgrade's module failed before the window, before any change: {outcome.get('msg', 'no message')}"
+                return
+            result["msg"] = f"{host}: the upgrade's module ended before the window without needing its turn: {outcome.get('msg', '')}"
+            return
+        result.update(armed=armed, msg=f"{host}: started, waiting on the node for its turn" if state == "waiting" else
+                      f"{host}: started, not waiting at its gate within {min(armed['limit'], GATE_SECONDS)} s "
+                      f"(rc={out.get('rc')}): the upgrade's task takes it over or starts it anew")
 
     def _stop_armed(self, order, task_vars, result):
         """order.stop: the module started before the window told to stop, and its end waited for."""

@@ -656,7 +656,8 @@ def test_a_failed_restart_leaves_maintenance_mode_on(tmp_path):
 
 # ---- started before the window (order.arm, an async job), taken over by the node's task (order.armed) or stopped
 
-def armed_action(tmp_path, args, log, node, work_s=0.0, publish=True, async_val=600, poll=0, jobs=None):
+def armed_action(tmp_path, args, log, node, work_s=0.0, publish=True, async_val=600, poll=0, jobs=None, start_s=0.0,
+                 before_gate=None):
     """An action whose async module is played here, in a thread: it waits at its gate (module_utils/_gate.py),
     'changes' the node for work_s seconds and publishes its end (_gate.publish) as the real one does with
     order.gate.publish; ``jobs`` plays the async job files async_status reads."""
@@ -676,6 +677,11 @@ def armed_action(tmp_path, args, log, node, work_s=0.0, publish=True, async_val=
         log.append(("start", node, time.monotonic(), dict(module_args, module=module_name)))
 
         def job():
+            time.sleep(start_s)   # its start and reads
+            if before_gate is not None:   # it ends before its gate (failed, or nothing to change)
+                log.append(("ended", node, time.monotonic(), None))
+                _gate.publish(gate["path"], before_gate)
+                return
             verdict, why = _gate.wait(gate)
             if verdict != _gate.GO:
                 log.append(("not started", node, time.monotonic(), verdict))
@@ -705,7 +711,9 @@ def arm(tmp_path, log, node="dea1", args=None, **extra):
 
 def test_a_module_started_before_the_window_changes_nothing_until_its_node_task_says_go(tmp_path):
     log = []
-    armed = arm(tmp_path, log)["armed"]
+    started = time.monotonic()
+    armed = arm(tmp_path, log, start_s=0.5)["armed"]
+    assert time.monotonic() - started >= 0.5, "the task returned before the module waited at its gate"
     assert armed["job"] == "j1" and armed["limit"] == 600
     assert armed["args"] == _ordered_action.arguments_digest({"version": "3.6.2"})
     assert log[0][3]["order"]["gate"] == {"path": armed["path"], "timeout": _ordered_action.GATE_SECONDS, "publish": True}
@@ -723,6 +731,21 @@ def test_a_module_started_before_the_window_changes_nothing_until_its_node_task_
     warning.assert_called_once_with("slow cache")
     assert _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.DONE
     assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == []
+
+
+def test_a_module_that_fails_before_its_gate_fails_the_task_before_the_window(tmp_path):
+    log = []
+    result = arm(tmp_path, log, before_gate={"failed": True, "msg": "dea1: the run lock is held", "cause": "busy"})
+    assert result["failed"] and result["armed"] is None and result["cause"] == "busy"
+    assert result["msg"] == ("dea1: the upgrade's module failed before the window, before any change: "
+                             "dea1: the run lock is held")
+    assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == []
+
+
+def test_a_module_that_ends_before_its_gate_without_a_failure_leaves_the_node_task_to_start_it(tmp_path):
+    log = []
+    result = arm(tmp_path, log, before_gate={"changed": False, "msg": "already at 3.6.2"})
+    assert not result.get("failed") and result["armed"] is None and "already at 3.6.2" in result["msg"]
 
 
 def test_stop_tells_a_module_started_before_the_window_to_stop_and_waits_for_its_end(tmp_path):

@@ -127,7 +127,7 @@ def test_a_result_published_before_the_controller_waits_is_read_at_once(tmp_path
     out = sh(_gate.result_script(armed_path, 5), tmp_path)
     assert out.returncode == 0 and time.monotonic() - started < 2
     assert out.stdout.strip() == '{"changed": true, "msg": "upgraded"}'
-    assert left_over(armed_path) == ["k2.fifo"]
+    assert left_over(armed_path) == []
 
 
 def test_the_controller_blocks_until_the_module_publishes_its_end(tmp_path, armed_path):
@@ -145,6 +145,34 @@ def test_the_controller_blocks_until_the_module_publishes_its_end(tmp_path, arme
     thread.join(8)
     assert waiting["out"].returncode == 0 and '"order_gate": "stop"' in waiting["out"].stdout
     assert waiting["at"] - published < 1.0, "the wait did not wake at the module's byte"
+
+
+def test_the_controller_blocks_until_the_module_waits_at_its_gate(tmp_path, armed_path):
+    waiting = {}
+
+    def wait():
+        waiting["out"] = sh(_gate.ready_script(armed_path, 8), tmp_path)
+        waiting["at"] = time.monotonic()
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    assert thread.is_alive(), "the wait ended before the module reached its gate"
+    module = threading.Thread(target=_gate.wait, args=({"path": armed_path, "timeout": 3, "publish": True},), daemon=True)
+    reached = time.monotonic()
+    module.start()
+    thread.join(8)
+    assert waiting["out"].returncode == 0 and waiting["out"].stdout == "waiting\n"
+    assert waiting["at"] - reached < 1.0
+    assert not os.path.exists(f"{armed_path}.waiting")
+    sh(word_script(armed_path, _gate.STOP, "test over"), tmp_path)
+    module.join(5)
+
+
+def test_a_module_that_ended_before_its_gate_ends_the_wait_for_the_gate_and_keeps_its_result(tmp_path, armed_path):
+    _gate.publish(armed_path, {"failed": True, "msg": "the run lock is held"})
+    out = sh(_gate.ready_script(armed_path, 5), tmp_path)
+    assert out.returncode == 0 and out.stdout == "ended\n"
+    assert '"the run lock is held"' in sh(_gate.result_script(armed_path, 5), tmp_path).stdout
 
 
 def test_a_module_that_ended_without_a_result_ends_the_wait_with_nothing(tmp_path, armed_path):
