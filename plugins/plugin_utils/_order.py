@@ -35,6 +35,8 @@ from ansible_collections.stackato.cluster.plugins.module_utils import _order_spe
 DONE, FAILED, STOPPED = "done", "failed", "stopped"
 STATES = (DONE, FAILED, STOPPED)
 ABORT = "abort"
+# the content of a node's .started file when its module was started before the window (order.arm)
+ARMED = "armed"
 
 # the option's keys, as the modules accept them (module_utils/_order_spec.py)
 ORDER_SPEC = _order_spec.ORDER_OPTIONS
@@ -91,11 +93,20 @@ class Barrier:
         """Whether ``name`` got its turn (``start``) or its call ended."""
         return os.path.exists(self._path(name, "started")) or os.path.exists(self._path(name, "state"))
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, armed: bool = False) -> None:
         """Record that ``name`` got its turn and changes its node now, and wake the waiting nodes (a node started
-        early waits until the nodes it follows have started: ``_ordered_action``)."""
-        self._write(self._path(name, "started"), "")
+        early waits until the nodes it follows have started: ``_ordered_action``). ``armed``: its module was started
+        before the window (order.arm), so its turn starts no module on the controller's machine."""
+        self._write(self._path(name, "started"), ARMED if armed else "")
         self.wake()
+
+    def armed(self, name: str) -> bool:
+        """Whether ``name`` got its turn with a module started before the window (``start(name, armed=True)``)."""
+        try:
+            with open(self._path(name, "started"), encoding="utf-8") as handle:
+                return handle.read().strip() == ARMED
+        except FileNotFoundError:
+            return False
 
     def aborted(self) -> str | None:
         """The first failure's message, when a node failed."""

@@ -427,7 +427,7 @@ class OrderedModuleAction(ActionBase):
                               msg=f"{name}: nothing to do (the nodes before it are done)")
                 return state
             state = _order.FAILED
-            barrier.start(name)
+            barrier.start(name, armed=isinstance(early, _Adopted))
             self._turn_at = time.time()
             outcome = ready
             if early is not None:
@@ -481,9 +481,12 @@ class OrderedModuleAction(ActionBase):
             # the module starts early once the nodes this one follows have started and the first node of the task
             # has ended: the nodes that start now go first (a start of every waiting node with them would share
             # the controller, and the nodes' machines where they share one, with them), and a node starts early
-            # only when it is next in line
+            # only when it is next in line. Nodes whose modules were started before the window (order.arm) start
+            # none now: after them it starts once they have started
             def next_in_line(dummy_wakes):
-                return (barrier.any_ended() and all(barrier.started(a) for a in after if a != name)
+                followed = [a for a in after if a != name]
+                return (all(barrier.started(a) for a in followed)
+                        and (barrier.any_ended() or bool(followed) and all(barrier.armed(a) for a in followed))
                         and os.getppid() == self._controller)
             verdict, why, waited = barrier.wait(name, after, timeout, interrupted=next_in_line)
             if verdict != "interrupted":

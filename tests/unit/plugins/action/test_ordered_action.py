@@ -364,6 +364,24 @@ def test_a_node_starts_early_only_when_next_in_line(tmp_path):
     assert out["order_early"] is True and out["changed"]
 
 
+def test_after_a_node_armed_before_the_window_a_node_starts_early_once_it_started(tmp_path):
+    """A node whose module was started before the window (order.arm) starts no module at its turn: the node after it
+    is next in line as soon as it started, before any node of the task ended."""
+    log = []
+    second = early_action(tmp_path, {"order": order(tmp_path, "dea2", ["dea1"])}, log, "dea2")
+    thread, out = run_in_thread(second)
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    time.sleep(0.3)
+    assert log == []
+    barrier.start("dea1", armed=True)
+    time.sleep(0.3)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start"], "did not start early after an armed node started"
+    assert barrier.armed("dea1") and not barrier.any_ended()
+    barrier.finish("dea1", _order.DONE)
+    thread.join(5)
+    assert out["order_early"] is True and out["changed"]
+
+
 def test_a_node_that_follows_a_node_not_started_yet_waits_to_start_early(tmp_path):
     log = []
     third = early_action(tmp_path, {"order": order(tmp_path, "dea3", ["dea2"])}, log, "dea3")
@@ -730,6 +748,7 @@ def test_a_module_started_before_the_window_changes_nothing_until_its_node_task_
     assert "warnings" not in result
     warning.assert_called_once_with("slow cache")
     assert _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.DONE
+    assert _order.Barrier(str(tmp_path / "order")).armed("dea1")
     assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == []
 
 
