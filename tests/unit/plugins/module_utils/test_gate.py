@@ -130,39 +130,41 @@ def test_a_result_published_before_the_controller_waits_is_read_at_once(tmp_path
     assert left_over(armed_path) == []
 
 
-def test_the_controller_blocks_until_the_module_publishes_its_end(tmp_path, armed_path):
+def blocked_wait(script, home, why):
+    """``script`` run in a thread, still blocked after 0.5 s; join it with ``ended()``: (its output, when it ended)."""
     waiting = {}
 
     def wait():
-        waiting["out"] = sh(_gate.result_script(armed_path, 8), tmp_path)
+        waiting["out"] = sh(script, home)
         waiting["at"] = time.monotonic()
     thread = threading.Thread(target=wait, daemon=True)
     thread.start()
     time.sleep(0.5)
-    assert thread.is_alive(), "the wait ended before the module published anything"
+    assert thread.is_alive(), why
+
+    def ended():
+        thread.join(8)
+        return waiting["out"], waiting["at"]
+    return ended
+
+
+def test_the_controller_blocks_until_the_module_publishes_its_end(tmp_path, armed_path):
+    ended = blocked_wait(_gate.result_script(armed_path, 8), tmp_path, "the wait ended before the module published anything")
     published = time.monotonic()
     _gate.publish(armed_path, {"changed": False, "order_gate": "stop", "msg": "not started"})
-    thread.join(8)
-    assert waiting["out"].returncode == 0 and '"order_gate": "stop"' in waiting["out"].stdout
-    assert waiting["at"] - published < 1.0, "the wait did not wake at the module's byte"
+    out, at = ended()
+    assert out.returncode == 0 and '"order_gate": "stop"' in out.stdout
+    assert at - published < 1.0, "the wait did not wake at the module's byte"
 
 
 def test_the_controller_blocks_until_the_module_waits_at_its_gate(tmp_path, armed_path):
-    waiting = {}
-
-    def wait():
-        waiting["out"] = sh(_gate.ready_script(armed_path, 8), tmp_path)
-        waiting["at"] = time.monotonic()
-    thread = threading.Thread(target=wait, daemon=True)
-    thread.start()
-    time.sleep(0.5)
-    assert thread.is_alive(), "the wait ended before the module reached its gate"
+    ended = blocked_wait(_gate.ready_script(armed_path, 8), tmp_path, "the wait ended before the module reached its gate")
     module = threading.Thread(target=_gate.wait, args=({"path": armed_path, "timeout": 3, "publish": True},), daemon=True)
     reached = time.monotonic()
     module.start()
-    thread.join(8)
-    assert waiting["out"].returncode == 0 and waiting["out"].stdout == "waiting\n"
-    assert waiting["at"] - reached < 1.0
+    out, at = ended()
+    assert out.returncode == 0 and out.stdout == "waiting\n"
+    assert at - reached < 1.0
     assert not os.path.exists(f"{armed_path}.waiting")
     sh(word_script(armed_path, _gate.STOP, "test over"), tmp_path)
     module.join(5)
