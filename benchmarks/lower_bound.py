@@ -21,7 +21,9 @@ returns the bound with a schedule that reaches it when one exists:
 
 `node_work(roles, ...)` is a node's simulated work from the simulator's release catalogue: the
 components its roles carry, for every release on the upgrade path, plus the pause of the
-stackato-kato step; a restart is the processes' start-up delay. Standard library only.
+stackato-kato step, plus the start-up of the processes its last steps restarted (the node is
+out, under the rules, until they run again: the next DEA cannot take its instances before); a
+restart is the processes' start-up delay. Standard library only.
 """
 
 from __future__ import annotations
@@ -129,15 +131,27 @@ def critical_path(nodes: list[dict]) -> dict:
 
 def node_work(roles, components, path, pause_component: str = "", pause_s: float = 0.0,
               restart_s: float = 0.0, time_scale: float = 1.0) -> dict:
-    """{"upgrade_s", "restart_s"} of a node with these roles.
+    """{"upgrade_s", "restart_s", "start_up_s"} of a node with these roles.
 
-    components: [(name, carrier roles, duration s)] as the catalogue lists them; a component
-    whose carriers include "base" is on every node. path: the releases the upgrade installs
-    (each installs every component the node carries). pause_component gets pause_s more."""
+    components: [(name, carrier roles, duration s[, processes])] as the catalogue lists them; a
+    component whose carriers include "base" is on every node. path: the releases the upgrade
+    installs (each installs every component the node carries). pause_component gets pause_s more.
+
+    A component with processes restarts them at the end of its step, and they run restart_s
+    later (the processes' start-up delay); the node is back - its group may take the next node,
+    the restarts may begin - only once they run. So a node's upgrade work ends restart_s after the
+    last step that restarts processes, when that is later than its last step: ``start_up_s`` is
+    that tail, included in ``upgrade_s``. A restart is the start-up delay itself."""
     roles = set(roles)
-    per_release = 0.0
-    for name, carriers, duration in components:
-        if "base" in carriers or roles & set(carriers):
-            per_release += float(duration) + (pause_s if name == pause_component else 0.0)
-    return {"upgrade_s": round(per_release * len(path) * time_scale, 6),
-            "restart_s": round(restart_s * time_scale, 6)}
+    carried = [c for c in components if "base" in c[1] or roles & set(c[1])]
+    now = ready = 0.0
+    for dummy in path:
+        for component in carried:
+            name, duration = component[0], float(component[2])
+            now += duration + (pause_s if name == pause_component else 0.0)
+            if len(component) > 3 and component[3]:
+                ready = max(ready, now + float(restart_s))
+    tail = max(0.0, ready - now)
+    return {"upgrade_s": round((now + tail) * time_scale, 6),
+            "restart_s": round(restart_s * time_scale, 6),
+            "start_up_s": round(tail * time_scale, 6)}

@@ -107,4 +107,31 @@ COMPONENTS = [("kato", ("base",), 2.0), ("base", ("base",), 6.0), ("dea_ng", ("d
 def test_node_work_from_the_catalogue(roles, path, scale, upgrade, restart):
     work = lower_bound.node_work(roles, COMPONENTS, path, pause_component="kato", pause_s=1.0,
                                  restart_s=2.0, time_scale=scale)
-    assert work == {"upgrade_s": pytest.approx(upgrade), "restart_s": pytest.approx(restart)}
+    assert work == {"upgrade_s": pytest.approx(upgrade), "restart_s": pytest.approx(restart),
+                    "start_up_s": 0}
+
+
+# with processes: (name, carriers, duration, processes)
+WITH_PROCESSES = [("kato", ("base",), 2.0, ()), ("base", ("base",), 6.0, ()),
+                  ("nginx", ("base",), 1.5, ("nginx",)), ("dea_ng", ("dea",), 5.0, ("dea_ng",)),
+                  ("apptail", ("dea",), 1.0, ("apptail",)), ("mysql", ("mysql",), 3.0, ())]
+
+
+@pytest.mark.parametrize("case,roles,path,scale,restart,upgrade,start_up", [
+    # kato 2 s + its 1-s pause, base 6, nginx 1.5, dea_ng 5, apptail 1 = 16.5 s; apptail's processes run 2 s
+    # after its step, the last: the node is back at 18.5 s
+    ("the last step restarts processes", ["base", "dea"], ["3.6.2"], 1.0, 2.0, 18.5, 2),
+    ("two releases: the last release's tail only", ["base", "dea"], ["3.6.0", "3.6.2"], 1.0, 2.0, 35, 2),
+    # nginx's processes (ready at 10.5 + 2) start during mysql's 3-s step, which has none: no tail
+    ("a later step longer than the start-up hides it", ["base", "mysql"], ["3.6.2"], 1.0, 2.0, 13.5, 0),
+    ("scaled", ["base", "dea"], ["3.6.2"], 0.1, 2.0, 1.85, 0.2),
+    ("a start-up longer than the steps after it: the rest of it", ["base", "mysql"], ["3.6.2"], 1.0, 4.0, 14.5, 1),
+    ("no release to install: no tail", ["base", "dea"], [], 1.0, 2.0, 0, 0),
+])
+def test_node_work_counts_the_start_up_of_the_last_restarted_processes(
+        case, roles, path, scale, restart, upgrade, start_up):
+    work = lower_bound.node_work(roles, WITH_PROCESSES, path, pause_component="kato", pause_s=1.0,
+                                 restart_s=restart, time_scale=scale)
+    assert work["upgrade_s"] == pytest.approx(upgrade), case
+    assert work["start_up_s"] == pytest.approx(start_up), case
+    assert work["restart_s"] == pytest.approx(restart * scale), case
