@@ -149,12 +149,10 @@ def refusal(node, unplaced):
             f"scale app '{first['app']}' down (fewer instances, or less memory per instance), then run this task again")
 
 
-def retire_dea(module, kato, api, node, dea_memory_mb=None, wait_timeout=600, option="dea_memory_mb"):
-    """Retire the DEA ``node`` where the capacity rule places its instances (predicted only in check mode).
-
-    Returns the result (``changed``, ``moved``, ``placed``, ``unplaced``, ``instances_before``, ``needed_mb``,
-    ``free_mb``, ``diff``); raises RetireError (``cause``: ``invalid_input``, ``capacity`` - nothing changed -,
-    or ``retire_incomplete``) with the partial result."""
+def dea_inventory(kato, node, dea_memory_mb=None, option="dea_memory_mb"):
+    """(the node's address, the cluster's DEAs as the capacity rule takes them, {ip: {"memory_mb"}}): the cluster's
+    configuration - C(kato node list) [doc] and the DEA memory - not its state. kato_upgrade reads it before the node's
+    turn (before its gate), so that the turn itself reads only what changes: the instances and which DEAs run."""
     overrides = memory_overrides(dea_memory_mb, option)
     nodes = kato.node_list()
     node, roles = find_node(nodes, node)
@@ -162,7 +160,18 @@ def retire_dea(module, kato, api, node, dea_memory_mb=None, wait_timeout=600, op
         raise RetireError(f"{node} is not a DEA node: it has the roles {', '.join(roles) or 'none'}; "
                           f"give the address of a node with the dea role", cause="invalid_input", resumable=False)
     dea_ips = sorted(ip for ip, node_roles in nodes.items() if "dea" in node_roles)
-    deas = dea_nodes(nodes, dea_memory(kato, dea_ips, overrides), overrides)
+    return node, dea_nodes(nodes, dea_memory(kato, dea_ips, overrides), overrides)
+
+
+def retire_dea(module, kato, api, node, dea_memory_mb=None, wait_timeout=600, option="dea_memory_mb", inventory=None):
+    """Retire the DEA ``node`` where the capacity rule places its instances (predicted only in check mode).
+
+    ``inventory``: what ``dea_inventory`` returned, read earlier by the caller (else read here). The instances and
+    the DEAs running dea_ng are read here, right before the retirement.
+    Returns the result (``changed``, ``moved``, ``placed``, ``unplaced``, ``instances_before``, ``needed_mb``,
+    ``free_mb``, ``diff``); raises RetireError (``cause``: ``invalid_input``, ``capacity`` - nothing changed -,
+    or ``retire_incomplete``) with the partial result."""
+    node, deas = inventory or dea_inventory(kato, node, dea_memory_mb, option)
     before = api.instances()
     retiring = on_dea(before, node)
     result = {"changed": False, "moved": [], "placed": [], "unplaced": [], "instances_before": before,

@@ -154,6 +154,10 @@ options:
         many instances as before the retirement (the rule of M(stackato.cluster.stackato_app_instances)); otherwise
         the task fails (C(cause=instances_short)) after recording the upgrade step (and C(ready)), and O(progress.also)
         is recorded only when the count passes.
+      - With O(order.gate) (the node started early), the DEAs and their memory (C(kato node list), C(kato config get
+        dea_ng resources/memory_mb --json), the cluster's configuration) are read while the module waits at its gate;
+        which DEAs run C(dea_ng) and the instances (the state the capacity rule decides on) after the word, right
+        before the retirement.
       - In check mode the placement is predicted (V(placed) in RV(retire)). Only for an upgrade.
     type: dict
     suboptions:
@@ -371,6 +375,11 @@ armed:
   returned: when O(order.arm) is set
   type: dict
   sample: {"path": "/home/stackato/.stackato-cluster/order/3f2a9c", "job": "j108836577123", "limit": 7500, "args": "9b1d..."}
+said:
+  description: The word O(order.go) said to the module started before the window (V(go)), or V(null) when it said none.
+  returned: when O(order.go) is set
+  type: str
+  sample: go
 armed_result:
   description: What the module started before the window returned once told to stop (O(order.stop)).
   returned: when O(order.stop) is set
@@ -534,7 +543,7 @@ from ansible_collections.stackato.cluster.plugins.module_utils._ccapi import (
     CloudControllerClient,
     CloudControllerError,
 )
-from ansible_collections.stackato.cluster.plugins.module_utils._retire import RetireError, retire_dea
+from ansible_collections.stackato.cluster.plugins.module_utils._retire import RetireError, dea_inventory, retire_dea
 from ansible_collections.stackato.cluster.plugins.module_utils._rules import instance_shortfall
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
@@ -1019,27 +1028,42 @@ def run_module(module, client, api=None, gate=None):
         os.close(fd)
 
 
-def retire_first(module, client, api, upgrade, result):
+def _retire_failure(exc, options, result):
+    """The KatoError that fails the task when the retirement (or its reads) failed: nothing was upgraded."""
+    if isinstance(exc, RetireError):
+        partial = {key: value for key, value in exc.extra.items() if key not in ("cause", "resumable")}
+        return KatoError(exc.msg, cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
+                         cause=exc.extra.get("cause", "unknown"), resumable=exc.extra.get("resumable", False),
+                         retire=partial or None, version_before=result["version_before"])
+    if isinstance(exc, KatoError):   # kato node retire (or a read) failed: instances may have moved
+        exc.msg = f"retiring {options['node']} failed, so nothing was upgraded: {exc.msg}"
+        exc.extra.update(cause="retire_incomplete", resumable=False, version_before=result["version_before"])
+        return exc
+    return KatoError(f"could not retire {options['node']}: {exc.msg}; nothing was upgraded. Check the Cloud "
+                     f"Controller API (retire.api_url), then re-run", cause="api", resumable=False,
+                     version_before=result["version_before"], url=exc.url, status=exc.status)
+
+
+def retire_inventory(module, client, result):
+    """O(retire): the cluster's DEAs and their memory (configuration, not state), read before the node's turn."""
+    options = module.params["retire"]
+    try:
+        return dea_inventory(client, options["node"], options["dea_memory_mb"], option="retire.dea_memory_mb")
+    except KatoError as exc:   # RetireError too
+        raise _retire_failure(exc, options, result) from None
+
+
+def retire_first(module, client, api, upgrade, result, inventory=None):
     """O(retire): the DEA's retirement under the capacity rule (predicted in check mode), its step recorded at once.
 
-    A refusal or a failure raises KatoError with the cause and the retirement's partial result (RV(retire))."""
+    ``inventory``: retire_inventory's, read before the node's turn. A refusal or a failure raises KatoError with the
+    cause and the retirement's partial result (RV(retire))."""
     options = module.params["retire"]
     try:
         retired = retire_dea(module, client, api, options["node"], options["dea_memory_mb"], options["wait_timeout"],
-                             option="retire.dea_memory_mb")
-    except RetireError as exc:
-        partial = {key: value for key, value in exc.extra.items() if key not in ("cause", "resumable")}
-        raise KatoError(exc.msg, cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr,
-                        cause=exc.extra.get("cause", "unknown"), resumable=exc.extra.get("resumable", False),
-                        retire=partial or None, version_before=result["version_before"]) from None
-    except KatoError as exc:   # kato node retire (or a read) failed: instances may have moved
-        exc.msg = f"retiring {options['node']} failed, so nothing was upgraded: {exc.msg}"
-        exc.extra.update(cause="retire_incomplete", resumable=False, version_before=result["version_before"])
-        raise
-    except CloudControllerError as exc:
-        raise KatoError(f"could not retire {options['node']}: {exc.msg}; nothing was upgraded. Check the Cloud "
-                        f"Controller API (retire.api_url), then re-run", cause="api", resumable=False,
-                        version_before=result["version_before"], url=exc.url, status=exc.status) from None
+                             option="retire.dea_memory_mb", inventory=inventory)
+    except (KatoError, CloudControllerError) as exc:   # RetireError too
+        raise _retire_failure(exc, options, result) from None
     retired["duration"] = round(time.monotonic() - upgrade.started, 3)
     retired["progress"] = None
     progress = module.params["progress"]
@@ -1064,9 +1088,12 @@ def run_locked(module, client, upgrade, waited, api=None, gate=None):
               "retire": None, "short": []}
 
     def before_run():
+        # the DEAs and their memory are configuration: read before the node's turn, which then reads only the
+        # instances and which DEAs run (the capacity rule's state) right before the retirement
+        inventory = retire_inventory(module, client, result) if params["retire"] and mode == "upgrade" else None
         gate.open()
         if params["retire"] and mode == "upgrade":
-            retire_first(module, client, api, upgrade, result)
+            retire_first(module, client, api, upgrade, result, inventory)
     missing = not client.exists()
     if missing:
         if module.check_mode:

@@ -1064,3 +1064,26 @@ def test_a_node_with_nothing_to_do_never_waits_at_the_gate(tmp_path, run_module,
                                                           **sentinel), calls)
     assert not failed and not result["changed"] and "order_gate" not in result
     assert os.listdir(tmp_path / "gate") == []
+
+
+def test_a_dea_reads_the_cluster_before_the_gate_and_its_state_after(tmp_path, run_module, kato, sentinel, sleeps, api):
+    """With option retire: the DEAs and their memory (configuration) are read while the module waits at its gate;
+    which DEAs run dea_ng, the instances and kato node retire come after the word, right before the retirement."""
+    api(MOVED)
+    gate = gate_at(tmp_path, "go\n")
+
+    def still_waiting():
+        assert os.path.exists(f"{gate['path']}.fifo"), "the gate was passed before the cluster's configuration was read"
+
+    def passed():
+        assert not os.path.exists(f"{gate['path']}.fifo"), "the capacity rule's state was read before the gate"
+
+    before, after = ({**call, "side_effect": still_waiting} for call in (NODE_LIST, MEMORY)), \
+        ({**call, "side_effect": passed} for call in (procs_all(DEA1, DEA2, DEA3), RETIRE))
+    calls = (_upgrade_calls(kato)[:2] + _k(kato, *before, *after) + _upgrade_calls(kato)[2:]
+             + [{"argv": [kato] + READY, "out": "READY\n"}])
+    args = dict(_retire_args(kato, sentinel, tmp_path / "progress.json"), order=order_with(gate))
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert not failed, result
+    assert result["changed"] and result["retire"]["moved"]
+    assert os.listdir(tmp_path / "gate") == []
