@@ -10,7 +10,8 @@ lower bound, on simulated clusters (issue 11). Not part of `make test`.
 For each topology, on two fresh clusters with live traffic (`traffic: true`), 3.4.2 -> 3.6.2:
   kato      prefetch outside the window (`kato node upgrade --update-kato`, then
             `--download-only --cache-ip <core>`), then the window as the seed describes:
-            maintenance mode on, `kato node upgrade --cache-ip <core> --skip-confirmation` on
+            maintenance mode on, the backup (`kato data export --cluster`, the seed's next step),
+            `kato node upgrade --cache-ip <core> --skip-confirmation` on
             the Core (cluster mode), `kato restart` on each node in turn, each node waited ready
             (`kato process ready all -b`), maintenance mode off; over SSH from this machine.
   playbook  `ansible-playbook playbooks/upgrade.yml --tags prefetch`, then the whole playbook.
@@ -50,6 +51,7 @@ CLUSTER = [str(VENV_BIN / "python"), str(REPO / "tests" / "harness" / "cluster.p
 LOADGEN = [sys.executable, str(REPO / "tests" / "traffic" / "loadgen.py")]
 RUNS = REPO / ".run" / "clusters"
 KATO = "/home/stackato/bin/kato"
+KATO_BACKUP = "/home/stackato/stackato-before-upgrade.tgz"   # the kato run's data export, on the Core
 OLD, NEW = "3.4.2", "3.6.2"
 MODES = ("kato", "playbook")
 STEP_TIMEOUT_S = 1800
@@ -62,11 +64,12 @@ def log(msg: str) -> None:
 # ---- the simulated work, from the simulator's catalogue ------------------------------------
 
 def catalogue() -> dict:
-    """Durations the simulator sleeps (unscaled): per component, the stackato-kato pause, the
-    processes' start-up delay; the releases 3.4.2 -> 3.6.2 installs."""
+    """Durations the simulator sleeps (unscaled): per component (with the processes its step
+    restarts), the stackato-kato pause, the processes' start-up delay; the releases 3.4.2 -> 3.6.2
+    installs."""
     target = sim_releases.get(NEW)
     return {"durations": {c.name: c.duration for c in target.components},
-            "components": [(c.name, c.roles, c.duration) for c in target.components],
+            "components": [(c.name, c.roles, c.duration, c.processes) for c in target.components],
             "pause_component": sim_releases.KATO_COMPONENT, "pause_s": sim_sentinel.KATO_PAUSE_S,
             "restart_s": sim_processes.START_DELAY_S,
             "path": sim_releases.upgrade_path(OLD, NEW)}
@@ -180,6 +183,9 @@ def kato_upgrade(name: str, core_ip: str, node_ips: list[str], logfile: Path) ->
     """The window as the seed describes it, kato's cluster mode doing the upgrade."""
     maint = f"{KATO} config set cloud_controller_ng maintenance_mode"
     must(run_logged(ssh_argv(name, core_ip, f"{maint} true"), logfile), "maintenance on", logfile)
+    # "Backups or Snapshots", the seed's step after maintenance mode: the data export (the playbook takes it too)
+    must(run_logged(ssh_argv(name, core_ip, f"{KATO} data export --cluster {KATO_BACKUP}"), logfile),
+         "kato data export --cluster", logfile)
     must(run_logged(ssh_argv(name, core_ip, f"{KATO} node upgrade --cache-ip {core_ip} "
                                             "--skip-confirmation"), logfile),
          "kato node upgrade (cluster mode)", logfile)
