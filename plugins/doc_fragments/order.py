@@ -112,6 +112,18 @@ options:
             in O(order.dir) is not touched. RV(armed_result) is what the module returned. A module that hears nothing
             ends by itself without a change after 300 seconds, holding its lock until then.
         type: str
+      go:
+        description:
+          - With O(order.armed) - the task right after the backup, before the upgrade's task - tell the module waiting
+            on the node to begin now, and return at once (RV(said)); the node's ordered task (O(order.armed)) then
+            finds it running, says the word again (no harm) and blocks until it ends. The order in O(order.dir) is not
+            touched.
+          - Only when the task's arguments are those the module was started with (O(order.armed.args)), not in check
+            mode, and with a connection of O(order.early); otherwise nothing is said (RV(said) is V(null)) and the
+            ordered task decides at the node's turn. A word that cannot be said is a warning, not a failure (the
+            ordered task says it again).
+        type: bool
+        default: false
       gate:
         description:
           - Set by the action plugin when it starts the module early (O(order.early), O(order.arm)); a task must not set it.

@@ -5,7 +5,8 @@
 validate it (plugins/plugin_utils/_ordered_action.py). The action plugin takes it out of the module's arguments;
 when it starts the module early (``early``) it passes it back with ``gate`` set (module_utils/_gate.py), which
 is the action plugin's to set, never the task's. With ``arm`` (an async task) the module starts before the window
-and waits at its gate; the node's ordered task takes it over (``armed``) or tells it to stop (``stop``).
+and waits at its gate; the node's ordered task takes it over (``armed``) or tells it to stop (``stop``); ``go``
+(with ``armed``) tells it to begin before the ordered task does.
 
 kato_upgrade's option ``restart`` (RESTART_OPTIONS), also the action plugin's: after the node's upgrade, the same
 call restarts the node at its turn in the restart order, in the same barrier (kato_role's restart)."""
@@ -31,6 +32,8 @@ ORDER_OPTIONS = dict(
         args=dict(type="str", required=True),
     )),
     stop=dict(type="str"),
+    # with armed: say go now (right after the backup), before the node's ordered task, which then waits for the end
+    go=dict(type="bool", default=False),
     gate=dict(type="dict", options=dict(
         path=dict(type="str", required=True),
         timeout=dict(type="int", required=True),

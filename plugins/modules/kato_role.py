@@ -132,6 +132,11 @@ armed:
   returned: when O(order.arm) is set
   type: dict
   sample: {"path": "/home/stackato/.stackato-cluster/order/3f2a9c", "job": "j108836577123", "limit": 7500, "args": "9b1d..."}
+said:
+  description: The word O(order.go) said to the module started before the window (V(go)), or V(null) when it said none.
+  returned: when O(order.go) is set
+  type: str
+  sample: go
 armed_result:
   description: What the module started before the window returned once told to stop (O(order.stop)).
   returned: when O(order.stop) is set

@@ -33,7 +33,10 @@ arguments) at once. The node's ordered task, given ``order.armed``, then says ``
 on the node until the module publishes its end (module_utils/_gate.py ``result_script``); a module whose arguments
 differ from the task's (another digest) is told ``stop`` and the module starts anew. ``order.stop`` (with
 ``order.armed``) tells it to stop instead: every failure path between the two tasks says it, and a module that
-hears nothing ends by itself after ``GATE_SECONDS`` without a change."""
+hears nothing ends by itself after ``GATE_SECONDS`` without a change. ``order.go`` (with ``order.armed``) says
+``go`` before the ordered task does - right after the backup, when the task's arguments are the module's - and
+returns at once; the ordered task's own ``go`` then finds the module running (a word said twice is harmless: the
+module reads one, the result script removes the other)."""
 
 from __future__ import annotations
 
@@ -255,6 +258,10 @@ class OrderedModuleAction(ActionBase):
         if problem is None and order.get("stop") is not None and not order.get("armed"):
             problem = (f"{host}: option order.stop {order['stop']!r} tells a module started before the window "
                        "(order.armed) to stop: give order.armed too, or leave order.stop out")
+        if problem is None and order["go"] and (not order.get("armed") or order.get("stop") is not None):
+            problem = (f"{host}: option order.go tells a module started before the window (order.armed) to begin: "
+                       + ("give order.armed too, or leave order.go out" if not order.get("armed") else
+                          f"not with order.stop ({order['stop']!r}): give one of them"))
         if problem is not None:
             result.update(failed=True, msg=problem)
             return result
@@ -263,6 +270,9 @@ class OrderedModuleAction(ActionBase):
             return result
         if order.get("stop") is not None:
             self._stop_armed(order, task_vars, result)
+            return result
+        if order["go"]:
+            self._go_armed(host, order, args, result)
             return result
         try:
             barrier = _order.Barrier(order["dir"])
@@ -331,8 +341,9 @@ class OrderedModuleAction(ActionBase):
                     "leave order.after empty, or leave order.arm out")
         if restart is not None:
             return f"{host}: option restart is for the node's ordered task, not for order.arm: leave it out"
-        if order.get("armed") or order.get("stop") is not None:
-            return f"{host}: options order.armed and order.stop are for the node's ordered task, not for order.arm"
+        if order.get("armed") or order.get("stop") is not None or order["go"]:
+            return (f"{host}: options order.armed, order.stop and order.go are for the tasks after order.arm, not for "
+                    "order.arm itself")
         return None
 
     def _arm(self, host, order, args, task_vars, result):
@@ -370,6 +381,22 @@ class OrderedModuleAction(ActionBase):
         result.update(armed=armed, msg=f"{host}: started, waiting on the node for its turn" if state == "waiting" else
                       f"{host}: started, not waiting at its gate within {min(armed['limit'], GATE_SECONDS)} s "
                       f"(rc={out.get('rc')}): the upgrade's task takes it over or starts it anew")
+
+    def _go_armed(self, host, order, args, result):
+        """order.go: the module started before the window told to begin now (right after the backup), when it was
+        started with this task's arguments; its ordered task then finds it running. The barrier is not touched."""
+        result.update(changed=False, said=None)
+        if order["armed"]["args"] != arguments_digest(args) or not self._can_start_early(order):
+            result["msg"] = (f"{host}: nothing said: the module was started with other arguments than this task's, or "
+                             "this is check mode; the upgrade's task decides at the node's turn")
+            return
+        problem = self._say(order["armed"]["path"], _gate.GO)
+        if problem:
+            display.warning(f"{host}: could not tell the module started before the window to begin ({problem}); the "
+                            "upgrade's task tells it at the node's turn")
+            result["msg"] = f"{host}: nothing said ({problem})"
+            return
+        result.update(said=_gate.GO, msg=f"{host}: the module started before the window was told to begin")
 
     def _stop_armed(self, order, task_vars, result):
         """order.stop: the module started before the window told to stop, and its end waited for."""

@@ -31,3 +31,19 @@ def test_arm_starts_the_module_with_the_upgrade_tasks_arguments():
 def test_the_upgrade_task_passes_the_armed_module_on():
     ordered = (TASKS / "ordered.yml").read_text()
     assert "'armed': __node_upgrade_armed" in ordered
+
+
+def test_go_tells_the_module_with_the_upgrade_tasks_arguments():
+    """go.yml says the word only when its arguments' digest is the armed module's: the same arguments again."""
+    go, upgrade = module_task("go.yml"), module_task("upgrade.yml")
+    assert {key: value for key, value in go[MODULE].items() if key != "order"} == \
+        {key: value for key, value in upgrade[MODULE].items() if key not in ("order", "restart")}
+    assert go[MODULE]["order"]["go"] is True and go[MODULE]["order"]["armed"] == "{{ __node_upgrade_armed }}"
+    assert go["when"] == "__node_upgrade_armed is defined" and "async" not in go
+
+
+def test_the_upgrade_play_tells_the_armed_modules_to_begin_first():
+    plays = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())
+    upgrade = next(play for play in plays if play.get("name") == "Upgrade the nodes in order, the core node last")
+    first = upgrade["tasks"][0]
+    assert first["ansible.builtin.import_role"] == {"name": "stackato.cluster.node_upgrade", "tasks_from": "go.yml"}

@@ -132,7 +132,7 @@ def test_a_node_with_nothing_to_do_keeps_the_order(tmp_path):
     ("dea1", "dea1: option order 'dea1' is not valid (it is a str)"),
     ({"name": "dea1"}, "dea1: option order {'name': 'dea1'} is not valid (missing required arguments: dir"),
     ({"dir": "/x", "name": "dea1", "after": "dea0", "colour": 1},
-     "(unknown key colour. Supported parameters include: after, arm, armed, dir, early, gate, name, run, stop, timeout"),
+     "(unknown key colour. Supported parameters include: after, arm, armed, dir, early, gate, go, name, run, stop, timeout"),
 ])
 def test_a_bad_order_fails_before_anything_starts(value, message):
     action, calls = make_action(kato_upgrade.ActionModule, {"order": value})
@@ -838,7 +838,8 @@ def test_an_armed_node_is_stopped_when_the_run_already_failed(tmp_path):
     ({}, dict(async_val=0), "order.arm starts the module in the background: give the task async"),
     ({}, dict(async_val=600, poll=5), "(async=600, poll=5)"),
     ({"after": ["router1"]}, {}, "order.arm is for a node that follows no node"),
-    ({"stop": "x"}, {}, "order.armed and order.stop are for the node's ordered task"),
+    ({"stop": "x"}, {}, "order.armed, order.stop and order.go are for the tasks after order.arm"),
+    ({"go": True}, {}, "order.armed, order.stop and order.go are for the tasks after order.arm"),
 ])
 def test_a_bad_arm_fails_before_anything_starts(tmp_path, extra, task, message):
     log = []
@@ -846,6 +847,70 @@ def test_a_bad_arm_fails_before_anything_starts(tmp_path, extra, task, message):
     action = armed_action(tmp_path, args, log, "dea1", **task)
     result = action.run(task_vars={"inventory_hostname": "dea1"})
     assert result["failed"] and message in result["msg"] and log == []
+
+
+def test_go_tells_a_module_started_before_the_window_to_begin_and_its_node_task_takes_its_end(tmp_path):
+    log = []
+    armed = arm(tmp_path, log, work_s=0.4)["armed"]
+    teller = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed, go=True)},
+                          log, "dea1", async_val=0)
+    said = time.monotonic()
+    result = teller.run(task_vars={"inventory_hostname": "dea1"})
+    assert time.monotonic() - said < 0.4, "order.go waited for the module's end"
+    assert result == {"changed": False, "said": _gate.GO,
+                      "msg": "dea1: the module started before the window was told to begin"}
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1") is None, "order.go touched the barrier"
+    time.sleep(0.1)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change"], "the module did not begin at the word"
+    # the node's task says go again (no harm) and blocks until the module's end
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed)}, log, "dea1",
+                        async_val=0)
+    with mock.patch.object(_ordered_action.display, "warning"):
+        result = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change", "changed"]
+    assert result["changed"] and result["msg"] == "dea1 upgraded"
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1") == _order.DONE
+    assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == [], "a word or FIFO was left on the node"
+
+
+def test_go_says_nothing_to_a_module_started_with_other_arguments(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    teller = armed_action(tmp_path, {"version": "3.6.3", "order": order(tmp_path, "dea1", armed=armed, go=True)},
+                          log, "dea1", async_val=0)
+    result = teller.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["said"] is None and not result["changed"] and "other arguments" in result["msg"]
+    time.sleep(0.2)
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start"], "the module began without its word"
+    stopper = armed_action(tmp_path, {"order": order(tmp_path, "dea1", armed=armed, stop="done")}, log, "dea1",
+                           async_val=0)
+    stopper.run(task_vars={"inventory_hostname": "dea1"})
+
+
+def test_go_that_cannot_be_said_warns_and_leaves_the_word_to_the_node_task(tmp_path):
+    log = []
+    armed = arm(tmp_path, log)["armed"]
+    teller = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed, go=True)},
+                          log, "dea1", async_val=0)
+    with mock.patch.object(teller, "_say", return_value="rc=255: connection lost"), \
+            mock.patch.object(_ordered_action.display, "warning") as warning:
+        result = teller.run(task_vars={"inventory_hostname": "dea1"})
+    assert not result.get("failed") and result["said"] is None and "connection lost" in result["msg"]
+    assert "the upgrade's task tells it at the node's turn" in warning.call_args[0][0]
+    stopper = armed_action(tmp_path, {"order": order(tmp_path, "dea1", armed=armed, stop="done")}, log, "dea1",
+                           async_val=0)
+    stopper.run(task_vars={"inventory_hostname": "dea1"})
+    assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"go": True}, "order.go tells a module started before the window (order.armed) to begin: give order.armed too"),
+    ({"go": True, "armed": {"path": "/x", "job": "j", "limit": 1, "args": "d"}, "stop": "x"}, "not with order.stop"),
+])
+def test_go_without_armed_or_with_stop_is_refused(tmp_path, extra, message):
+    action, calls = make_action(kato_upgrade.ActionModule, {"order": dict(order(tmp_path, "dea1"), **extra)})
+    result = action.run(task_vars={"inventory_hostname": "dea1"})
+    assert result["failed"] and message in result["msg"] and calls == []
 
 
 def test_stop_without_armed_is_refused(tmp_path):
