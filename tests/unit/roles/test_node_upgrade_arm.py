@@ -47,3 +47,19 @@ def test_the_upgrade_play_tells_the_armed_modules_to_begin_first():
     upgrade = next(play for play in plays if play.get("name") == "Upgrade the nodes in order, the core node last")
     first = upgrade["tasks"][0]
     assert first["ansible.builtin.import_role"] == {"name": "stackato.cluster.node_upgrade", "tasks_from": "go.yml"}
+
+
+def _tasks(tasks):
+    for task in tasks or []:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _tasks(task.get(key))
+
+
+def test_the_go_task_gets_the_variables_arm_got():
+    """The arguments are templates: evaluated with the same variables, they give the armed module's digest."""
+    plays = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())
+    every = [task for play in plays for task in _tasks(play.get("tasks"))]
+    armer = next(task for task in every if task.get("ansible.builtin.include_role", {}).get("tasks_from") == "arm.yml")
+    teller = next(task for task in every if task.get("ansible.builtin.import_role", {}).get("tasks_from") == "go.yml")
+    assert teller["vars"] == {key: value for key, value in armer["vars"].items() if key != "node_upgrade_order_dir"}
