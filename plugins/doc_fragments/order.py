@@ -105,6 +105,10 @@ options:
             description: The digest of the module's arguments.
             type: str
             required: true
+          said:
+            description: The O(order.go) task said C(go) already (its RV(said)); the ordered task then does not say it again.
+            type: bool
+            default: false
       stop:
         description:
           - With O(order.armed) - every failure path between the O(order.arm) task and the node's ordered task - tell the
@@ -115,9 +119,9 @@ options:
       go:
         description:
           - With O(order.armed) - the task right after the backup, before the upgrade's task - tell the module waiting
-            on the node to begin now, and return at once (RV(said)); the node's ordered task (O(order.armed)) then
-            finds it running, says the word again (no harm) and blocks until it ends. The order in O(order.dir) is not
-            touched.
+            on the node to begin now, and return at once (RV(said)); the node's ordered task (O(order.armed), with
+            O(order.armed.said) from RV(said)) then finds it running, says nothing, and blocks until it ends. The order
+            in O(order.dir) is not touched.
           - Only when the task's arguments are those the module was started with (O(order.armed.args)), not in check
             mode, and with a connection of O(order.early); otherwise nothing is said (RV(said) is V(null)) and the
             ordered task decides at the node's turn. A word that cannot be said is a warning, not a failure (the

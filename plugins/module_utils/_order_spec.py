@@ -30,6 +30,8 @@ ORDER_OPTIONS = dict(
         job=dict(type="str", required=True),
         limit=dict(type="int", required=True),
         args=dict(type="str", required=True),
+        # order.go said go already (its RV said): the ordered task says nothing again
+        said=dict(type="bool", default=False),
     )),
     stop=dict(type="str"),
     # with armed: say go now (right after the backup), before the node's ordered task, which then waits for the end

@@ -1088,12 +1088,14 @@ def run_locked(module, client, upgrade, waited, api=None, gate=None):
               "retire": None, "short": []}
 
     def before_run():
+        if not (params["retire"] and mode == "upgrade"):
+            gate.open()
+            return
         # the DEAs and their memory are configuration: read before the node's turn, which then reads only the
         # instances and which DEAs run (the capacity rule's state) right before the retirement
-        inventory = retire_inventory(module, client, result) if params["retire"] and mode == "upgrade" else None
+        inventory = retire_inventory(module, client, result)
         gate.open()
-        if params["retire"] and mode == "upgrade":
-            retire_first(module, client, api, upgrade, result, inventory)
+        retire_first(module, client, api, upgrade, result, inventory)
     missing = not client.exists()
     if missing:
         if module.check_mode:

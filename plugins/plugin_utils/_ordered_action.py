@@ -35,8 +35,8 @@ differ from the task's (another digest) is told ``stop`` and the module starts a
 ``order.armed``) tells it to stop instead: every failure path between the two tasks says it, and a module that
 hears nothing ends by itself after ``GATE_SECONDS`` without a change. ``order.go`` (with ``order.armed``) says
 ``go`` before the ordered task does - right after the backup, when the task's arguments are the module's - and
-returns at once; the ordered task's own ``go`` then finds the module running (a word said twice is harmless: the
-module reads one, the result script removes the other)."""
+returns at once; the ordered task, told so (``order.armed.said``), says nothing and waits for the module's end (a
+word said twice would be harmless: the module reads one, the result script removes the other)."""
 
 from __future__ import annotations
 
@@ -142,6 +142,8 @@ class _Adopted:
 
     def __init__(self, action, armed, task_vars):
         self.path, self.job, self.limit = armed["path"], armed["job"], armed["limit"]
+        # order.go said go already
+        self.said = bool(armed.get("said"))
         self.done = threading.Event()
         self._action, self._task_vars = action, task_vars
 
@@ -458,7 +460,7 @@ class OrderedModuleAction(ActionBase):
             self._turn_at = time.time()
             outcome = ready
             if early is not None:
-                problem = self._say(early.path, _gate.GO)
+                problem = "" if getattr(early, "said", False) else self._say(early.path, _gate.GO)
                 if problem:
                     result.update(failed=True, msg=f"{task_vars.get('inventory_hostname', name)}: could not tell the "
                                                    f"module waiting on the node to start ({problem}); it ends within "

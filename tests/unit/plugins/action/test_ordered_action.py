@@ -862,10 +862,11 @@ def test_go_tells_a_module_started_before_the_window_to_begin_and_its_node_task_
     assert _order.Barrier(str(tmp_path / "order")).state("dea1") is None, "order.go touched the barrier"
     time.sleep(0.1)
     assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change"], "the module did not begin at the word"
-    # the node's task says go again (no harm) and blocks until the module's end
-    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=armed)}, log, "dea1",
-                        async_val=0)
-    with mock.patch.object(_ordered_action.display, "warning"):
+    # the node's task, told the word was said (armed.said), says nothing and blocks until the module's end
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=dict(armed, said=True))},
+                        log, "dea1", async_val=0)
+    with mock.patch.object(_ordered_action.display, "warning"), \
+            mock.patch.object(node, "_say", side_effect=AssertionError("the word was said again")):
         result = node.run(task_vars={"inventory_hostname": "dea1"})
     assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "change", "changed"]
     assert result["changed"] and result["msg"] == "dea1 upgraded"
