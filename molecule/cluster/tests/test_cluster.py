@@ -64,7 +64,7 @@ def test_never_two_nodes_of_a_redundant_group_at_once(evts):
 def test_nodes_in_order(evts):
     """The small cluster in one task, in order (stackato.cluster.upgrade_after): dea1, router2 and data1 at once; dea2
     when dea1 is done, router3 when router2 is, dea3 when dea2 is; the core when every other node is. Each node starts
-    its upgrade only after the nodes it follows are done, and its restart after their restarts."""
+    its upgrade only after the nodes it follows are done, and does not wait for a node it does not follow."""
     ip = {n["name"]: n["ip"] for n in journal.topology()["nodes"]}
     after = {"dea1": [], "router2": [], "data1": [], "dea2": ["dea1"], "router3": ["router2"], "dea3": ["dea2"],
              "core": ["dea1", "router2", "data1", "dea2", "router3", "dea3"]}
@@ -76,8 +76,10 @@ def test_nodes_in_order(evts):
     for node, before in after.items():
         for other in before:
             assert done[ip[other]] < start[ip[node]], (node, "started before", other, "was done")
-    # not in lock step: dea2 does not wait for router2's wave-mates, only for dea1
-    assert start[ip["dea2"]] - done[ip["dea1"]] < 5
+    # Not in lock step: in waves dea2 and router3 would wait for the whole first wave, data1 included. data1 is
+    # the slow node of this scenario (molecule.yml), so both begin while it still upgrades.
+    for node in ("dea2", "router3"):
+        assert start[ip[node]] < done[ip["data1"]], (node, "waited for data1, which it does not follow")
 
 
 def test_core_upgraded_last(evts):
