@@ -229,8 +229,8 @@ options:
       - The restart takes its turn in the same O(order.dir) under its own O(restart.name), after every node of
         O(restart.after) is done - name the core node's upgrade there (it follows every other node, so every upgrade
         is done then) and the restarts this one follows (for example from P(stackato.cluster.upgrade_after#filter)).
-        It starts early on the node (O(restart.early)) as O(order.early) says, once every name of O(restart.after) has
-        started (the core node's upgrade, for the first restarts), and waits there for its turn.
+        It starts early on the node (O(restart.early)) as O(order.early) says, once any name of O(restart.after) has
+        started (the core node's upgrade, which every restart follows), and waits there for its turn.
       - An upgrade that failed or did not start leaves the restart not started (C(not_started) in RV(restart)). A failed
         restart fails the task with RV(failed_step=restart); the upgrade's own results are returned as well.
     type: dict

@@ -18,9 +18,10 @@ change and is started again (early again after the time limit, at the node's tur
 kato_upgrade's option ``restart``: once the node's upgrade is done, the same call takes a second turn in the same
 barrier under the restart's own name - it waits for the names of ``restart.after`` (every node's upgrade and the
 restarts before it), then restarts the node with kato_role (``restart_arguments``), started early on the node once
-it is next in line, as the upgrade (every name it follows has started: the core node's upgrade for the first
-restarts, which starts them while only the core node changes; not right after the node's own upgrade, which is when
-the next node of its group takes its turn). The restart costs no task of its own: no round of every node between the
+any name it follows has started (the core node's upgrade, which every restart follows: every restart's module then
+starts while only the core node changes, and waits at its gate; not right after the node's own upgrade, which is
+when the next node of its group takes its turn, nor when the restart before it starts, which is shorter than a
+module's start). The restart costs no task of its own: no round of every node between the
 upgrades and the restarts. A failed restart fails the task (``failed_step`` ``restart``); an upgrade that failed
 or did not start leaves the restart not started. With ``restart.maintenance_off`` (the node that restarts last: the
 core node) the same call then turns maintenance mode off, once every name its restart followed is done and no node
@@ -300,7 +301,7 @@ class OrderedModuleAction(ActionBase):
             else:
                 self._turn_at = None
                 state = self._ordered(barrier, dict(order, armed=None, name=restart["name"], after=restart["after"],
-                                                    run=restart["run"], early=restart["early"]),
+                                                    run=restart["run"], early=restart["early"], early_once="any"),
                                       RESTART_MODULE, restart_arguments(restart), task_vars, restarted)
                 if self._turn_at is not None:
                     restarted.update(started_at=round(self._turn_at, 3), ended_at=round(time.time(), 3))
@@ -512,9 +513,14 @@ class OrderedModuleAction(ActionBase):
             # the controller, and the nodes' machines where they share one, with them), and a node starts early
             # only when it is next in line. Nodes whose modules were started before the window (order.arm) start
             # none now: after them it starts once they have started
+            # A restart (kato_upgrade's option restart) starts early once any name it follows has started - the core
+            # node's upgrade, which every restart follows: a restart's turn is short (kato restart and the processes'
+            # start-up), shorter than a module's start, so each waits at its gate before the one before it ends
+            rule = any if order.get("early_once") == "any" else all
+
             def next_in_line(dummy_wakes):
                 followed = [a for a in after if a != name]
-                return (all(barrier.started(a) for a in followed)
+                return (rule(barrier.started(a) for a in followed)
                         and (barrier.any_ended() or bool(followed) and all(barrier.armed(a) for a in followed))
                         and os.getppid() == self._controller)
             verdict, why, waited = barrier.wait(name, after, timeout, interrupted=next_in_line)

@@ -604,6 +604,31 @@ def test_the_restart_starts_early_on_the_node_once_the_core_node_started(tmp_pat
     assert barrier.state("dea1:restart") == _order.DONE
 
 
+def test_a_restart_after_another_restart_starts_early_once_the_core_node_started(tmp_path):
+    """Every restart's module starts once the core node's upgrade has started, not when the restart it follows
+    starts (a restart's turn is shorter than a module's start): dea2's waits at its gate while dea1's has not begun,
+    and restarts only once dea1's is done."""
+    log = []
+    action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea2"),
+                                     "restart": restart("dea2:restart", ["core", "dea1:restart"])}, log, "dea2")
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    thread, out = run_in_thread(action)
+    time.sleep(0.4)
+    barrier.start("core")
+    time.sleep(0.4)
+    starts = [args for event, dummy, dummy2, args in log if event == "start"]
+    assert [a["module"] for a in starts] == [None, RESTART], "the restart did not start early with the core node"
+    assert not barrier.started("dea1:restart")
+    barrier.finish("core", _order.DONE)
+    time.sleep(0.3)
+    assert [e for e, dummy, dummy2, dummy3 in log].count("change") == 1, "restarted before dea1's restart was done"
+    barrier.start("dea1:restart")
+    barrier.finish("dea1:restart", _order.DONE)
+    thread.join(5)
+    assert [e for e, dummy, dummy2, dummy3 in log][-2:] == ["change", "changed"]
+    assert out["restart"]["order_early"] is True and out["restart"]["changed"]
+
+
 CONFIG = "stackato.cluster.kato_config"
 
 
