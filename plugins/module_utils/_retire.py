@@ -17,6 +17,7 @@ C(kato node retire -n <node>) [doc]. A refusal changes nothing.
 from __future__ import annotations
 
 import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KatoError,
@@ -71,6 +72,16 @@ def dea_memory(client, dea_ips, overrides):
                         f"dea_memory_mb for {', '.join(missing)} (the roles pass stackato_dea_memory_mb)",
                         cmd=" ".join(("kato",) + MEMORY_KEY))
     return int(value)
+
+
+class _Warnings:
+    """What stopped_deas warns about, kept until it is known to matter."""
+
+    def __init__(self):
+        self.messages = []
+
+    def warn(self, message):
+        self.messages.append(message)
 
 
 def stopped_deas(module, client, deas, node):
@@ -172,14 +183,21 @@ def retire_dea(module, kato, api, node, dea_memory_mb=None, wait_timeout=600, op
     ``free_mb``, ``diff``); raises RetireError (``cause``: ``invalid_input``, ``capacity`` - nothing changed -,
     or ``retire_incomplete``) with the partial result."""
     node, deas = inventory or dea_inventory(kato, node, dea_memory_mb, option)
-    before = api.instances()
+    # the instances (the Cloud Controller) and which DEAs run dea_ng (kato) at once: two services, one wait; the
+    # warnings of the second only count when the DEA has instances to place
+    read = _Warnings()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stopped = pool.submit(stopped_deas, read, kato, deas, node)
+        before = api.instances()
+        unavailable = stopped.result()
     retiring = on_dea(before, node)
     result = {"changed": False, "moved": [], "placed": [], "unplaced": [], "instances_before": before,
               "needed_mb": sum(i["memory_mb"] for i in retiring), "free_mb": 0}
     if not retiring:
         result["diff"] = {"before": {"instances": []}, "after": {"instances": []}}
         return result
-    unavailable = stopped_deas(module, kato, deas, node)
+    for message in read.messages:
+        module.warn(message)
     used = {}
     for instance in before:
         if str(instance.get("state")).upper() in RUNNING:

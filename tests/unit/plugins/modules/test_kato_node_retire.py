@@ -89,7 +89,8 @@ CASES = [
     },
     {
         "id": "dea_without_instances_is_not_changed",
-        "calls": [NODE_LIST, MEMORY],
+        # which DEAs run dea_ng is read beside the instances, before it is known that nothing needs placing
+        "calls": [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3)],
         "routes": {APPS_KEY: APPS, STATS_WEB: stats(DEA2, DEA3), STATS_API: stats(DEA2)},
         "requests": READ_ONCE,
         "result": {"changed": False, "moved": [], "placed": [], "needed_mb": 0},
@@ -279,7 +280,8 @@ def test_moved_instances(before, after, moved):
     (False, [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3), RETIRE], BEFORE_AFTER, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
     (True, [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3)], BEFORE, [("api", DEA1), ("web", DEA1), ("web", DEA2)]),
     # a DEA that runs nothing is not retired, but its step is finished all the same
-    (False, [NODE_LIST, MEMORY], {APPS_KEY: APPS, STATS_WEB: stats(DEA2, DEA3), STATS_API: stats(DEA2)},
+    (False, [NODE_LIST, MEMORY, procs_all(DEA1, DEA2, DEA3)], {APPS_KEY: APPS, STATS_WEB: stats(DEA2, DEA3),
+                                                               STATS_API: stats(DEA2)},
      [("api", DEA2), ("web", DEA2), ("web", DEA3)]),
 ], ids=["retired", "check_mode_writes_nothing", "nothing_to_move"])
 def test_progress_records_retire_with_the_instances_before(run_module, kato, api, tmp_path, check, calls, routes, hosts):
