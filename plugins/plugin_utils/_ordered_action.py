@@ -301,8 +301,8 @@ class OrderedModuleAction(ActionBase):
             else:
                 self._turn_at = None
                 state = self._ordered(barrier, dict(order, armed=None, name=restart["name"], after=restart["after"],
-                                                    run=restart["run"], early=restart["early"], early_once="any"),
-                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted)
+                                                    run=restart["run"], early=restart["early"]),
+                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted, early_once=any)
                 if self._turn_at is not None:
                     restarted.update(started_at=round(self._turn_at, 3), ended_at=round(time.time(), 3))
                 if restart["maintenance_off"] and state == _order.DONE:
@@ -421,7 +421,7 @@ class OrderedModuleAction(ActionBase):
 
     _turn_at = None
 
-    def _ordered(self, barrier, order, module_name, args, task_vars, result) -> str:
+    def _ordered(self, barrier, order, module_name, args, task_vars, result, early_once=all) -> str:
         """One node's turn in the barrier: wait for ``order.after``, run ``module_name`` (None: the task's module)
         with ``args``, record how it ended; ``result`` is updated. Returns the state recorded for ``order.name``."""
         name = order["name"]
@@ -430,7 +430,7 @@ class OrderedModuleAction(ActionBase):
         early = None
         try:
             result.update(order_after=order["after"], order_early=False)
-            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name)
+            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name, early_once)
             result.update(order_waited=round(waited, 3))
             if verdict == "go" and os.getppid() != controller:
                 verdict, why = "stop", f"the run's ansible-playbook (pid {controller}) has gone"
@@ -486,7 +486,7 @@ class OrderedModuleAction(ActionBase):
             # however the call ended (an exception, the connection lost): the nodes after it must not wait forever
             barrier.finish(name, state, str(result.get("msg", "")) if state == _order.FAILED else "")
 
-    def _wait(self, barrier, order, args, task_vars, module_name=None):
+    def _wait(self, barrier, order, args, task_vars, module_name=None, early_once=all):
         """The barrier's wait, with the module started early on the node meanwhile where it can be.
 
         Returns (verdict, why, seconds waited, the early call still waiting on the node or None, the result of
@@ -513,14 +513,13 @@ class OrderedModuleAction(ActionBase):
             # the controller, and the nodes' machines where they share one, with them), and a node starts early
             # only when it is next in line. Nodes whose modules were started before the window (order.arm) start
             # none now: after them it starts once they have started
-            # A restart (kato_upgrade's option restart) starts early once any name it follows has started - the core
-            # node's upgrade, which every restart follows: a restart's turn is short (kato restart and the processes'
-            # start-up), shorter than a module's start, so each waits at its gate before the one before it ends
-            rule = any if order.get("early_once") == "any" else all
-
+            # ``early_once``: all, or any for a restart (kato_upgrade's option restart), which starts early once any name
+            # it follows has started - the core node's upgrade, which every restart follows: a restart's turn (kato
+            # restart and the processes' start-up) is shorter than a module's start, so each then waits at its gate
+            # before the one before it ends
             def next_in_line(dummy_wakes):
                 followed = [a for a in after if a != name]
-                return (rule(barrier.started(a) for a in followed)
+                return (early_once(barrier.started(a) for a in followed)
                         and (barrier.any_ended() or bool(followed) and all(barrier.armed(a) for a in followed))
                         and os.getppid() == self._controller)
             verdict, why, waited = barrier.wait(name, after, timeout, interrupted=next_in_line)

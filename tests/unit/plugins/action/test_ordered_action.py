@@ -618,6 +618,7 @@ def test_a_restart_after_another_restart_starts_early_once_the_core_node_started
     time.sleep(0.4)
     starts = [args for event, dummy, dummy2, args in log if event == "start"]
     assert [a["module"] for a in starts] == [None, RESTART], "the restart did not start early with the core node"
+    assert set(starts[1]["order"]) <= set(_order.ORDER_SPEC), "the module would refuse its order option"
     assert not barrier.started("dea1:restart")
     barrier.finish("core", _order.DONE)
     time.sleep(0.3)
