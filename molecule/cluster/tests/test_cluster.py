@@ -1,4 +1,6 @@
 """cluster (small): prefetch, then the rolling upgrade, then a re-run; the journal proves the order."""
+import stat
+
 import pytest
 
 import journal
@@ -40,6 +42,16 @@ def test_backup_inside_the_window_before_any_node(evts):
     exports = journal.of(evts, "data_export")
     assert len(exports) == 1
     assert on < exports[0]["ts"] < min(e["ts"] for e in journal.of(evts, "upgrade_start"))
+
+
+def test_the_fetched_backup_is_its_owners_alone():
+    """The archive on the controller: its directory 0700 from before the window, its own mode 0600 set once the
+    nodes that go first have begun (backup_defer_archive_mode, the backup role's entry point restrict)."""
+    backups = journal.CLUSTER_DIR / "backups"
+    archives = sorted(backups.glob("stackato-*-before-*.tgz"))
+    assert archives, f"no archive in {backups}"
+    assert stat.S_IMODE(backups.stat().st_mode) == 0o700
+    assert {a.name: oct(stat.S_IMODE(a.stat().st_mode)) for a in archives} == {a.name: "0o600" for a in archives}
 
 
 def test_never_two_deas_retired_at_once(evts):

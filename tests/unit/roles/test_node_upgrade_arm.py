@@ -49,6 +49,20 @@ def test_the_upgrade_play_tells_the_armed_modules_to_begin_first():
     assert first["ansible.builtin.import_role"] == {"name": "stackato.cluster.node_upgrade", "tasks_from": "go.yml"}
 
 
+def test_the_backup_is_restricted_after_the_word_not_in_the_window():
+    """The backup play leaves the archive's mode to the upgrade's play, whose second task sets it, right after the
+    word: the window does not wait for that module's run."""
+    plays = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())
+    backup = next(play for play in plays if play.get("name") == "Back up all data before any node changes")
+    assert backup["roles"][0]["vars"]["backup_defer_archive_mode"] is True
+    upgrade = next(play for play in plays if play.get("name") == "Upgrade the nodes in order, the core node last")
+    second = upgrade["tasks"][1]
+    assert second["ansible.builtin.import_role"] == {"name": "stackato.cluster.backup", "tasks_from": "restrict.yml"}
+    fetch = yaml.safe_load((TASKS.parents[1] / "backup" / "tasks" / "fetch.yml").read_text())
+    chmod = next(task for task in fetch if task["name"] == "Restrict the fetched archive to its owner")
+    assert chmod["when"] == "not (backup_defer_archive_mode | bool)"
+
+
 def _tasks(tasks):
     for task in tasks or []:
         yield task
