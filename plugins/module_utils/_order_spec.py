@@ -49,6 +49,7 @@ RESTART_OPTIONS = dict(
     after=dict(type="list", elements="str", default=[]),
     run=dict(type="bool", default=True),
     early=dict(type="bool", default=True),
+    early_after=dict(type="list", elements="str"),
     wait_timeout=dict(type="int", default=600),
     maintenance_off=dict(type="bool", default=False),
     progress=dict(type="dict", options=dict(

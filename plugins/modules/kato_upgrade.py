@@ -229,8 +229,8 @@ options:
       - The restart takes its turn in the same O(order.dir) under its own O(restart.name), after every node of
         O(restart.after) is done - name the core node's upgrade there (it follows every other node, so every upgrade
         is done then) and the restarts this one follows (for example from P(stackato.cluster.upgrade_after#filter)).
-        It starts early on the node (O(restart.early)) as O(order.early) says, once any name of O(restart.after) has
-        started (the core node's upgrade, which every restart follows), and waits there for its turn.
+        It starts early on the node (O(restart.early)) as O(order.early) says, once every name of O(restart.early_after)
+        (default O(restart.after)) has started, and waits there for its turn.
       - An upgrade that failed or did not start leaves the restart not started (C(not_started) in RV(restart)). A failed
         restart fails the task with RV(failed_step=restart); the upgrade's own results are returned as well.
     type: dict
@@ -252,6 +252,15 @@ options:
         description: As O(order.early), for the restart.
         type: bool
         default: true
+      early_after:
+        description:
+          - The names of O(restart.after) whose start makes the restart next in line, so that its module starts early on
+            the node (O(restart.early)); default every name of O(restart.after).
+          - Name the upgrades (every node's - the core node's starts last) and not the restarts, so that every restart's
+            module waits at its gate before the restarts begin instead of starting when the restart before it starts (a
+            restart's turn is shorter than a module's start). The node_upgrade role passes every node of the play.
+        type: list
+        elements: str
       wait_timeout:
         description: As O(stackato.cluster.kato_role#module:wait_timeout).
         type: int

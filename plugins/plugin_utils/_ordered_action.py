@@ -18,10 +18,10 @@ change and is started again (early again after the time limit, at the node's tur
 kato_upgrade's option ``restart``: once the node's upgrade is done, the same call takes a second turn in the same
 barrier under the restart's own name - it waits for the names of ``restart.after`` (every node's upgrade and the
 restarts before it), then restarts the node with kato_role (``restart_arguments``), started early on the node once
-any name it follows has started (the core node's upgrade, which every restart follows: every restart's module then
-starts while only the core node changes, and waits at its gate; not right after the node's own upgrade, which is
-when the next node of its group takes its turn, nor when the restart before it starts, which is shorter than a
-module's start). The restart costs no task of its own: no round of every node between the
+every name of ``restart.early_after`` (default ``restart.after``) has started - the node_upgrade role names every
+node's upgrade there, so every restart's module starts while only the core node changes and waits at its gate; not
+right after the node's own upgrade, which is when the next node of its group takes its turn, nor when the restart
+before it starts, which is shorter than a module's start. The restart costs no task of its own: no round of every node between the
 upgrades and the restarts. A failed restart fails the task (``failed_step`` ``restart``); an upgrade that failed
 or did not start leaves the restart not started. With ``restart.maintenance_off`` (the node that restarts last: the
 core node) the same call then turns maintenance mode off, once every name its restart followed is done and no node
@@ -250,6 +250,10 @@ class OrderedModuleAction(ActionBase):
             if problem is None and restart["name"] == order["name"]:
                 problem = (f"{host}: option restart.name {restart['name']!r} is order.name too: give the restart "
                            "its own name in the order (for example the node's name with :restart)")
+            strays = [] if problem is not None else [n for n in restart["early_after"] or [] if n not in restart["after"]]
+            if strays:
+                problem = (f"{host}: option restart.early_after names {', '.join(map(repr, strays))}, which "
+                           "restart.after does not: give names the restart follows (the upgrades), or leave it out")
         if problem is None and order.get("gate") is not None:
             problem = f"{host}: option order.gate is set by the action plugin (order.early), not by a task: leave it out"
         if problem is None and order["arm"]:
@@ -302,7 +306,8 @@ class OrderedModuleAction(ActionBase):
                 self._turn_at = None
                 state = self._ordered(barrier, dict(order, armed=None, name=restart["name"], after=restart["after"],
                                                     run=restart["run"], early=restart["early"]),
-                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted, early_once=any)
+                                      RESTART_MODULE, restart_arguments(restart), task_vars, restarted,
+                                      early_after=restart.get("early_after"))
                 if self._turn_at is not None:
                     restarted.update(started_at=round(self._turn_at, 3), ended_at=round(time.time(), 3))
                 if restart["maintenance_off"] and state == _order.DONE:
@@ -421,7 +426,7 @@ class OrderedModuleAction(ActionBase):
 
     _turn_at = None
 
-    def _ordered(self, barrier, order, module_name, args, task_vars, result, early_once=all) -> str:
+    def _ordered(self, barrier, order, module_name, args, task_vars, result, early_after=None) -> str:
         """One node's turn in the barrier: wait for ``order.after``, run ``module_name`` (None: the task's module)
         with ``args``, record how it ended; ``result`` is updated. Returns the state recorded for ``order.name``."""
         name = order["name"]
@@ -430,7 +435,7 @@ class OrderedModuleAction(ActionBase):
         early = None
         try:
             result.update(order_after=order["after"], order_early=False)
-            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name, early_once)
+            verdict, why, waited, early, ready = self._wait(barrier, order, args, task_vars, module_name, early_after)
             result.update(order_waited=round(waited, 3))
             if verdict == "go" and os.getppid() != controller:
                 verdict, why = "stop", f"the run's ansible-playbook (pid {controller}) has gone"
@@ -486,7 +491,7 @@ class OrderedModuleAction(ActionBase):
             # however the call ended (an exception, the connection lost): the nodes after it must not wait forever
             barrier.finish(name, state, str(result.get("msg", "")) if state == _order.FAILED else "")
 
-    def _wait(self, barrier, order, args, task_vars, module_name=None, early_once=all):
+    def _wait(self, barrier, order, args, task_vars, module_name=None, early_after=None):
         """The barrier's wait, with the module started early on the node meanwhile where it can be.
 
         Returns (verdict, why, seconds waited, the early call still waiting on the node or None, the result of
@@ -513,13 +518,13 @@ class OrderedModuleAction(ActionBase):
             # the controller, and the nodes' machines where they share one, with them), and a node starts early
             # only when it is next in line. Nodes whose modules were started before the window (order.arm) start
             # none now: after them it starts once they have started
-            # ``early_once``: all, or any for a restart (kato_upgrade's option restart), which starts early once any name
-            # it follows has started - the core node's upgrade, which every restart follows: a restart's turn (kato
-            # restart and the processes' start-up) is shorter than a module's start, so each then waits at its gate
-            # before the one before it ends
+            # ``early_after`` (kato_upgrade's restart.early_after): the names whose start makes a restart next in line
+            # instead of every name it follows - every node's upgrade (the core node's starts last), not the restart
+            # before it: a restart's turn (kato restart and the processes' start-up) is shorter than a module's start,
+            # so each restart's module then waits at its gate before the one before it ends
             def next_in_line(dummy_wakes):
-                followed = [a for a in after if a != name]
-                return (early_once(barrier.started(a) for a in followed)
+                followed = [a for a in (after if early_after is None else early_after) if a != name]
+                return (all(barrier.started(a) for a in followed)
                         and (barrier.any_ended() or bool(followed) and all(barrier.armed(a) for a in followed))
                         and os.getppid() == self._controller)
             verdict, why, waited = barrier.wait(name, after, timeout, interrupted=next_in_line)

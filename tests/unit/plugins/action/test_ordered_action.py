@@ -605,12 +605,13 @@ def test_the_restart_starts_early_on_the_node_once_the_core_node_started(tmp_pat
 
 
 def test_a_restart_after_another_restart_starts_early_once_the_core_node_started(tmp_path):
-    """Every restart's module starts once the core node's upgrade has started, not when the restart it follows
-    starts (a restart's turn is shorter than a module's start): dea2's waits at its gate while dea1's has not begun,
-    and restarts only once dea1's is done."""
+    """With restart.early_after naming the upgrades, every restart's module starts once the core node's upgrade has
+    started, not when the restart it follows starts (a restart's turn is shorter than a module's start): dea2's waits
+    at its gate while dea1's has not begun, and restarts only once dea1's is done."""
     log = []
     action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea2"),
-                                     "restart": restart("dea2:restart", ["core", "dea1:restart"])}, log, "dea2")
+                                     "restart": restart("dea2:restart", ["core", "dea1:restart"], early_after=["core"])},
+                          log, "dea2")
     barrier = _order.Barrier(str(tmp_path / "order"))
     thread, out = run_in_thread(action)
     time.sleep(0.4)
@@ -628,6 +629,34 @@ def test_a_restart_after_another_restart_starts_early_once_the_core_node_started
     thread.join(5)
     assert [e for e, dummy, dummy2, dummy3 in log][-2:] == ["change", "changed"]
     assert out["restart"]["order_early"] is True and out["restart"]["changed"]
+
+
+def test_without_early_after_a_restart_starts_early_once_the_restart_before_it_started(tmp_path):
+    log = []
+    action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea2"),
+                                     "restart": restart("dea2:restart", ["core", "dea1:restart"])}, log, "dea2")
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    thread, out = run_in_thread(action)
+    time.sleep(0.4)
+    barrier.start("core")
+    barrier.finish("core", _order.DONE)
+    time.sleep(0.4)
+    assert [a["module"] for e, dummy, dummy2, a in log if e == "start"] == [None]
+    barrier.start("dea1:restart")
+    time.sleep(0.4)
+    assert [a["module"] for e, dummy, dummy2, a in log if e == "start"] == [None, RESTART]
+    barrier.finish("dea1:restart", _order.DONE)
+    thread.join(5)
+    assert out["restart"]["order_early"] is True and out["restart"]["changed"]
+
+
+def test_early_after_names_only_what_the_restart_follows(tmp_path):
+    action, calls = make_action(kato_upgrade.ActionModule, {
+        "version": "3.6.2", "order": order(tmp_path, "dea2"),
+        "restart": restart("dea2:restart", ["core"], early_after=["core", "dea9"])})
+    result = action.run(task_vars={"inventory_hostname": "dea2"})
+    assert result["failed"] and "restart.early_after names 'dea9', which restart.after does not" in result["msg"]
+    assert calls == []
 
 
 CONFIG = "stackato.cluster.kato_config"
