@@ -18,12 +18,12 @@ from __future__ import annotations
 
 # Imported for what importing them does: each is then in sys.modules, where Ansible's plugin loader
 # finds it in every worker forked afterwards.
-from ansible_collections.stackato.cluster.plugins.action import kato_role, kato_upgrade
+from ansible_collections.stackato.cluster.plugins.action import kato_config, kato_role, kato_upgrade
 from ansible_collections.stackato.cluster.plugins.filter import inputs, rules
 from ansible_collections.stackato.cluster.plugins.lookup import controller_run
 from ansible_collections.stackato.cluster.plugins.test import release
 
-LOADED = (inputs, rules, controller_run, release, kato_role, kato_upgrade)
+LOADED = (inputs, rules, controller_run, release, kato_config, kato_role, kato_upgrade)
 
 
 def preload(value):

@@ -19,12 +19,16 @@ description:
     not parse the wording of kato's errors.
   - Values are passed as JSON, so their type is kept (V(true) is a boolean, V("true") a string).
     Booleans, integers, floats, strings, lists and dictionaries are distinct types (V(4096) and V(4096.5) differ in type).
+  - With O(order), the read comes first and the change waits for the node's turn (O(order.gate)); M(stackato.cluster.kato_upgrade)'s
+    O(stackato.cluster.kato_upgrade#module:restart.maintenance_off) starts it so on the core node while the core node
+    restarts, and says its word once the restart is done - the window's end then costs no module start.
 author:
   - Stackato Cluster Maintainers (@stackato-cluster)
 extends_documentation_fragment:
   - stackato.cluster.kato
   - stackato.cluster.kato.ATTRIBUTES
   - stackato.cluster.kato.ACTIONGROUP_KATO
+  - stackato.cluster.order
 attributes:
   check_mode:
     support: full
@@ -104,6 +108,44 @@ diff:
   returned: success
   type: dict
   sample: {"before": "false\n", "after": "true\n"}
+order_after:
+  description: The nodes this node's call waited for (O(order.after)); set by the action plugin.
+  returned: when O(order) is set
+  type: list
+  elements: str
+  sample: [dea1]
+order_waited:
+  description: Seconds the call waited on the controller for the nodes of RV(order_after).
+  returned: when O(order) is set
+  type: float
+  sample: 41.07
+order_early:
+  description: Whether the module was started on the node before the node's turn (O(order.early)) and waited there.
+  returned: when O(order) is set
+  type: bool
+  sample: true
+armed:
+  description:
+    - Where the module started before its turn waits on the node (O(order.arm)), to pass to the node's ordered task as
+      O(order.armed); V(null) when nothing was started (then C(msg) says why).
+  returned: when O(order.arm) is set
+  type: dict
+  sample: {"path": "/home/stackato/.stackato-cluster/order/3f2a9c", "job": "j108836577123", "limit": 7500, "args": "9b1d..."}
+said:
+  description: The word O(order.go) said to the module started before its turn (V(go)), or V(null) when it said none.
+  returned: when O(order.go) is set
+  type: str
+  sample: go
+armed_result:
+  description: What the module started before its turn returned once told to stop (O(order.stop)).
+  returned: when O(order.stop) is set
+  type: dict
+  sample: {"changed": false, "order_gate": "stop", "msg": "not started on the node: the run stopped"}
+not_started:
+  description: The node was not started because a node before it, or any node of the task, failed or did not start.
+  returned: when O(order) is set and the node was not started
+  type: bool
+  sample: true
 changed_at:
   description:
     - When kato made the change, in seconds since the epoch on the node (the middle of the C(kato config set) or
@@ -119,6 +161,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.stackato.cluster.plugins.module_utils import _gate, _order_spec
 from ansible_collections.stackato.cluster.plugins.module_utils._kato import (
     KATO_COMMON_ARGS,
     KatoClient,
@@ -223,7 +266,8 @@ class KatoConfig:
         self.client.run("config", "del", self.component, self.key, what=f"kato config del {self.name}")
 
 
-def run_module(module, config):
+def run_module(module, config, gate=None):
+    """``gate`` (O(order.gate)): the node's turn, waited for right before kato changes the key."""
     params = module.params
     wanted = params["value"] if params["state"] == "present" else None
     before = config.read()
@@ -242,6 +286,8 @@ def run_module(module, config):
                 before=before, after=before,
             )
         if not module.check_mode:
+            if gate is not None:
+                gate.open()
             started = time.time()
             if wanted is None:
                 config.delete()
@@ -280,16 +326,25 @@ def main():
         value={"type": "raw"},
         state={"type": "str", "default": "present", "choices": ["present", "absent"]},
         force={"type": "bool", "default": False},
+        # handled by the action plugin on the controller (plugins/plugin_utils/_order.py ORDER_SPEC); never reaches the module
+        order=_order_spec.ORDER_ARG_SPEC,
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
         required_if=[("state", "present", ["value"])],
         supports_check_mode=True,
     )
+    # started before its turn (order.arm): its end published for the controller's wait
+    _gate.publish_on_exit(module)
+    gate = _gate.Gate(module.params)
     try:
-        result = run_module(module, KatoConfig(module, KatoClient(module)))
+        result = run_module(module, KatoConfig(module, KatoClient(module)), gate)
+    except _gate.NotStarted as exc:
+        _gate.exit_not_started(module, exc)
     except KatoError as exc:
         fail_from_error(module, exc)
+    finally:
+        gate.discard()
     module.exit_json(**result)
 
 

@@ -271,6 +271,10 @@ options:
             maintenance mode off in the same call, right after its restart (C(kato config set cloud_controller_ng
             maintenance_mode false) [doc], as M(stackato.cluster.kato_config) does it), once every name of O(restart.after)
             is done and no node failed, so that the maintenance window ends with the last restart.
+          - With O(restart.early), M(stackato.cluster.kato_config) starts on the node as the restart takes its place in
+            line (O(stackato.cluster.kato_config#module:order)), reads maintenance mode and waits at its gate; the word
+            after the restart is all the window's end then costs. Told to stop when the restart does not run or a node
+            failed; run once more after the restart when it failed before its turn.
           - A failure to turn it off fails no step - RV(maintenance_off) says what happened, maintenance mode is still on,
             and the caller turns it off itself.
         type: bool

@@ -219,6 +219,36 @@ class OrderedModuleAction(ActionBase):
             return f"rc={rc}: {text.strip()}"
         return ""
 
+    def _start_closer(self, order: dict, restart: dict, task_vars: dict):
+        """restart.maintenance_off: kato_config started on the node now, as the node's restart takes its place in
+        line, so that it has read maintenance mode and waits at its gate when the restart is done - the window's end
+        then costs a word, not a module's start. None where it cannot start early (it then runs after the restart)."""
+        name = f"{restart['name']}:maintenance_off"
+        closing = dict(order, name=name, after=[], armed=None, early=restart["early"], run=True)
+        if not self._can_start_early(closing):
+            return None
+        path = self._prepare_gate(closing)
+        if path is None:
+            return None
+        gated = dict(MAINTENANCE_OFF, order=dict(dir=order["dir"], name=name, gate=dict(path=path, timeout=GATE_SECONDS)))
+        return _EarlyCall(self, path, gated, task_vars, on_end=lambda: None, module_name=MAINTENANCE_MODULE)
+
+    def _close(self, closer, task_vars: dict) -> dict:
+        """Turn maintenance mode off: the word to the module _start_closer started, or the module now when there is
+        none, it could not be told, it did not start (its gate) or it failed (a read before its turn, during the
+        restarts: it runs once more now)."""
+        if closer is not None:
+            if not closer.done.is_set():
+                problem = self._say(closer.path, _gate.GO)
+                if problem:
+                    display.vvv(f"order: maintenance mode off without the module started early ({problem})")
+                    closer = None
+            if closer is not None:
+                outcome = closer.result()
+                if not outcome.get("failed") and outcome.get("order_gate") is None:
+                    return outcome
+        return self._module(dict(MAINTENANCE_OFF), task_vars, False, MAINTENANCE_MODULE)
+
     def _can_start_early(self, order: dict) -> bool:
         transport = str(getattr(self._connection, "transport", "")).rsplit(".", 1)[-1]
         return bool(order["early"] and order["run"] and not self._task.check_mode
@@ -295,6 +325,7 @@ class OrderedModuleAction(ActionBase):
             return result
         restarted = {}
         closing = None
+        closer = None
         try:
             state = self._ordered(barrier, order, None, args, task_vars, result)
             result["upgrade_ended_at"] = round(time.time(), 3)
@@ -304,6 +335,8 @@ class OrderedModuleAction(ActionBase):
                                  msg=f"{restart['name']} was not started: {why}")
             else:
                 self._turn_at = None
+                if restart["maintenance_off"]:
+                    closer = self._start_closer(order, restart, task_vars)
                 state = self._ordered(barrier, dict(order, armed=None, name=restart["name"], after=restart["after"],
                                                     run=restart["run"], early=restart["early"]),
                                       RESTART_MODULE, restart_arguments(restart), task_vars, restarted,
@@ -316,10 +349,14 @@ class OrderedModuleAction(ActionBase):
                     # turns it off itself (post_upgrade), its failure policy applying
                     verdict, why = barrier.blocked(restart["after"])
                     if verdict == "go" and os.getppid() == self._controller:
-                        closing = self._module(dict(MAINTENANCE_OFF), task_vars, False, MAINTENANCE_MODULE)
+                        closing, closer = self._close(closer, task_vars), None
                     else:
                         closing = dict(skipped=True, changed=False, msg=f"maintenance mode left on: {why or 'the run has gone'}")
         finally:
+            if closer is not None and not closer.done.is_set():
+                # the window stays open (the restart failed or did not run, a node failed): the module started for
+                # its end must not change anything
+                self._say(closer.path, _gate.STOP, "maintenance mode stays on")
             if barrier.state(restart["name"]) is None:
                 # the upgrade's phase ended without the restart's (an exception): the nodes after it must not wait
                 barrier.finish(restart["name"], _order.STOPPED)

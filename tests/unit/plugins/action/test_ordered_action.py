@@ -684,6 +684,50 @@ def test_the_node_that_restarts_last_then_turns_maintenance_mode_off(tmp_path):
     assert before - 0.01 <= result["restart"]["started_at"] <= result["restart"]["ended_at"] <= time.time() + 0.01
 
 
+def test_the_module_that_ends_the_window_waits_on_the_core_node_from_the_restarts_on(tmp_path):
+    """restart.maintenance_off: kato_config starts on the core node as its restart takes its place in line, reads and
+    waits at its gate; it turns maintenance mode off at the word, once the core node's restart is done."""
+    log = []
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    barrier.finish("dea1", _order.DONE)
+    action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "core", ["dea1"]),
+                                     "restart": restart("core:restart", ["dea1", "core", "dea1:restart"],
+                                                        maintenance_off=True)}, log, "core")
+    thread, out = run_in_thread(action)
+    time.sleep(0.5)
+    starts = [args for event, dummy, dummy2, args in log if event == "start"]
+    assert [a["module"] for a in starts] == [None, CONFIG], "the module ending the window did not start early"
+    assert starts[1]["order"]["gate"] and starts[1]["order"]["name"] == "core:restart:maintenance_off"
+    assert set(starts[1]["order"]) <= set(_order.ORDER_SPEC)
+    assert {k: v for k, v in starts[1].items() if k not in ("order", "module")} == \
+        {"component": "cloud_controller_ng", "key": "maintenance_mode", "value": False}
+    assert [e for e, dummy, dummy2, dummy3 in log].count("change") == 1, "changed before the restart"
+    barrier.start("dea1:restart")
+    barrier.finish("dea1:restart", _order.DONE)
+    thread.join(5)
+    assert [a["module"] for e, dummy, dummy2, a in log if e == "start"] == [None, CONFIG, RESTART]
+    assert [e for e, dummy, dummy2, dummy3 in log][-5:] == ["start", "change", "changed", "change", "changed"]
+    assert out["maintenance_off"]["changed"] and not out.get("failed")
+
+
+def test_the_module_that_ends_the_window_is_told_to_stop_when_the_restart_does_not_run(tmp_path):
+    log = []
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    barrier.finish("dea1", _order.DONE)
+    action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "core", ["dea1"]),
+                                     "restart": restart("core:restart", ["dea1", "core", "dea1:restart"],
+                                                        maintenance_off=True)}, log, "core")
+    thread, out = run_in_thread(action)
+    time.sleep(0.5)
+    barrier.finish("dea1:restart", _order.FAILED, "kato process ready: timed out")
+    thread.join(5)
+    time.sleep(0.3)
+    assert [a["module"] for e, dummy, dummy2, a in log if e == "start"] == [None, CONFIG]
+    assert [e for e, dummy, dummy2, dummy3 in log].count("change") == 1, "maintenance mode was changed"
+    assert ("not started", _gate.STOP) in [(e, a) for e, dummy, dummy2, a in log]
+    assert out["restart"]["not_started"] and "maintenance_off" not in out
+
+
 def test_maintenance_mode_stays_on_when_a_node_failed_meanwhile(tmp_path):
     barrier = _order.Barrier(str(tmp_path / "order"))
 

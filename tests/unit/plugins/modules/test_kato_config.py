@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -323,3 +324,26 @@ def test_changed_at_is_when_kato_made_the_change(run_module, kato, before, flags
         assert start - 0.001 <= result["changed_at"] <= time.time() + 0.001
     else:
         assert result["changed_at"] is None
+
+
+@pytest.mark.parametrize("word, before, changed", [("go\n", "true\n", True), ("stop\nthe restart failed\n", "true\n", False),
+                                                   (None, "false\n", False)])
+def test_the_gate_comes_after_the_read_and_before_the_change(tmp_path, run_module, kato, word, before, changed):
+    """order.gate (the action plugin's early start, restart.maintenance_off): the read first, then the word; a key
+    already at its value needs no turn (the gate is left unused and removed)."""
+    base = tmp_path / "gate" / "k"
+    base.parent.mkdir()
+    os.mkfifo(f"{base}.fifo")
+    if word:
+        (tmp_path / "gate" / "k.go").write_text(word)
+    calls = [{"argv": [kato] + MM, "out": before}]
+    if changed:
+        calls += [{"argv": [kato, "config", "set", "cloud_controller_ng", "maintenance_mode", "false", "--json"]},
+                  {"argv": [kato] + MM, "out": "false\n"}]
+    order = {"dir": "/controller/order", "name": "core:restart:maintenance_off", "gate": {"path": str(base), "timeout": 5}}
+    result, failed, dummy = run_module(kato_config, {"component": "cloud_controller_ng", "key": "maintenance_mode",
+                                                     "value": False, "kato_path": kato, "order": order}, calls)
+    assert not failed and result["changed"] is changed
+    if word and not changed:
+        assert result["order_gate"] == "stop" and result["msg"] == "not started on the node: the restart failed"
+    assert os.listdir(tmp_path / "gate") == []
