@@ -684,9 +684,9 @@ def test_the_node_that_restarts_last_then_turns_maintenance_mode_off(tmp_path):
     assert before - 0.01 <= result["restart"]["started_at"] <= result["restart"]["ended_at"] <= time.time() + 0.01
 
 
-def test_the_module_that_ends_the_window_waits_on_the_core_node_from_the_restarts_on(tmp_path):
-    """restart.maintenance_off: kato_config starts on the core node as its restart takes its place in line, reads and
-    waits at its gate; it turns maintenance mode off at the word, once the core node's restart is done."""
+def core_closing_the_window(tmp_path):
+    """The core node's call (restart.maintenance_off, started early) running in a thread, dea1 upgraded but not
+    restarted: (log, barrier, thread, result)."""
     log = []
     barrier = _order.Barrier(str(tmp_path / "order"))
     barrier.finish("dea1", _order.DONE)
@@ -694,6 +694,13 @@ def test_the_module_that_ends_the_window_waits_on_the_core_node_from_the_restart
                                      "restart": restart("core:restart", ["dea1", "core", "dea1:restart"],
                                                         maintenance_off=True)}, log, "core")
     thread, out = run_in_thread(action)
+    return log, barrier, thread, out
+
+
+def test_the_module_that_ends_the_window_waits_on_the_core_node_from_the_restarts_on(tmp_path):
+    """restart.maintenance_off: kato_config starts on the core node as its restart takes its place in line, reads and
+    waits at its gate; it turns maintenance mode off at the word, once the core node's restart is done."""
+    log, barrier, thread, out = core_closing_the_window(tmp_path)
     time.sleep(0.5)
     starts = [args for event, dummy, dummy2, args in log if event == "start"]
     assert [a["module"] for a in starts] == [None, CONFIG], "the module ending the window did not start early"
@@ -711,13 +718,7 @@ def test_the_module_that_ends_the_window_waits_on_the_core_node_from_the_restart
 
 
 def test_the_module_that_ends_the_window_is_told_to_stop_when_the_restart_does_not_run(tmp_path):
-    log = []
-    barrier = _order.Barrier(str(tmp_path / "order"))
-    barrier.finish("dea1", _order.DONE)
-    action = early_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "core", ["dea1"]),
-                                     "restart": restart("core:restart", ["dea1", "core", "dea1:restart"],
-                                                        maintenance_off=True)}, log, "core")
-    thread, out = run_in_thread(action)
+    log, barrier, thread, out = core_closing_the_window(tmp_path)
     time.sleep(0.5)
     barrier.finish("dea1:restart", _order.FAILED, "kato process ready: timed out")
     thread.join(5)
