@@ -71,6 +71,14 @@ def upgrade_after(groups, hosts=None):
         raise AnsibleFilterError(f"stackato.cluster.upgrade_after: {exc}") from exc
 
 
+def upgrade_first(groups, hosts=None):
+    """The node told to begin first, alone (_plan.upgrade_first): ``[host]`` or ``[]``."""
+    try:
+        return _plan.upgrade_first(groups, hosts=hosts)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"stackato.cluster.upgrade_first: {exc}") from exc
+
+
 def upgrade_plan_estimate(groups, versions, target, node_ips=None, kato_nodes=None, summary=None, runs_dir="",
                           inventory_sources=(), backup=True, restart=True):
     """The plan with its estimates (_plan.estimate) and its lines; earlier runs' event logs read from the runs
@@ -97,4 +105,4 @@ class FilterModule:
         return {"input_findings": input_findings, "cache_node": cache_node, "proxy_problems": proxy_problems, "proxy_environment": proxy_environment,
                 "upgrade_plan": upgrade_plan,
                 "upgrade_plan_estimate": upgrade_plan_estimate, "upgrade_waves": upgrade_waves,
-                "upgrade_after": upgrade_after}
+                "upgrade_after": upgrade_after, "upgrade_first": upgrade_first}

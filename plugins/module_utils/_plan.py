@@ -126,6 +126,29 @@ def upgrade_after(groups, hosts=None, kato_roles=None):
     return after
 
 
+# Which group's first node begins first when they tie (a DEA's turn also retires it: the longest turn).
+FIRST_GROUPS = ("dea", "controller", "router")
+
+
+def upgrade_first(groups, hosts=None, kato_roles=None):
+    """``[host]``: of the nodes an upgrade in order begins with (they follow none, :func:`upgrade_after`), the one
+    told first, alone, before the others: the first node of the redundant group whose nodes take longest together
+    (the sum of :func:`node_weight` over its members other than the core node; on a tie DEAs, then controllers,
+    then routers). That group's nodes go one after the other, so it decides when the core node can begin; the
+    others have time to spare. Empty when no redundant group has a node outside the core node."""
+    groups = groups if isinstance(groups, Mapping) else {}
+    after = upgrade_after(groups, hosts=hosts, kato_roles=kato_roles)
+    core = set(_hosts(groups, "core"))
+    best, best_weight = None, 0
+    for group in FIRST_GROUPS:
+        members = [h for h in after if h in _hosts(groups, group) and h not in core]
+        weight = sum(node_weight(h, groups, kato_roles) for h in members)
+        if members and weight > best_weight:
+            best, best_weight = members, weight
+    heads = [h for h in best or [] if not after[h]]
+    return heads[:1]
+
+
 def upgrade_order(groups, kato_roles=None):
     """``[(wave label, [hosts])]``: :func:`upgrade_waves` with a label each ("wave 1", ..., "the core node")."""
     groups = groups if isinstance(groups, Mapping) else {}

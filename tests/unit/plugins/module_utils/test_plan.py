@@ -106,6 +106,38 @@ def test_upgrade_after_never_lets_two_of_a_group_overlap_and_has_no_cycle(groups
         assert every - set(groups["core"]) <= before(core)
 
 
+@pytest.mark.parametrize("groups, hosts, first", [
+    # the benchmark topologies: the DEAs take longest together (3 DEAs against 2 routers; 4 against 3 and 2)
+    (SMALL, None, ["dea1"]),
+    (PRODUCTION, None, ["d1"]),
+    # by the components upgraded, not the number of nodes: two controllers (7 each) outweigh two routers (5 each)
+    # and a DEA (7), three routers (15) outweigh two controllers (14)
+    ({"core": ["c"], "controller": ["c", "k1", "k2"], "router": ["c", "r1", "r2"], "dea": ["d1"]}, None, ["k1"]),
+    ({"core": ["c"], "controller": ["c", "k1", "k2"], "router": ["c", "r1", "r2", "r3"], "dea": ["d1"]}, None, ["r1"]),
+    # five routers outweigh one DEA
+    ({"core": ["c"], "router": ["r1", "r2", "r3", "r4", "r5"], "dea": ["d1"]}, None, ["r1"]),
+    # a tie: DEAs first (a DEA's turn also retires it)
+    ({"core": ["c"], "router": ["r1"], "dea": ["d1"]}, None, ["d1"]),
+    # only the hosts given: without DEAs, the routers' first node
+    (SMALL, ["core", "router2", "router3", "data1"], ["router2"]),
+    # a node in two groups that goes first in both
+    ({"core": ["c"], "dea": ["a", "x", "b"], "router": ["x", "y"]}, None, ["x"]),
+    # no redundant group outside the core node: nobody first
+    ({"core": ["c"], "data_services": ["m", "p"]}, None, []),
+    ({"core": ["micro"], "dea": ["micro"], "router": ["micro"]}, None, []),
+    ({}, None, []),
+])
+def test_upgrade_first(groups, hosts, first):
+    assert _plan.upgrade_first(groups, hosts=hosts) == first
+
+
+def test_upgrade_first_follows_no_node():
+    for groups in (SMALL, PRODUCTION, GROUPS):
+        after = _plan.upgrade_after(groups)
+        assert all(after[h] == [] for h in _plan.upgrade_first(groups))
+    assert FilterModule().filters()["upgrade_first"](SMALL, ["dea1", "dea2", "core"]) == ["dea1"]
+
+
 def test_upgrade_order_labels_the_waves():
     assert _plan.upgrade_order(SMALL) == [("wave 1", ["dea1", "router2", "data1"]), ("wave 2", ["dea2", "router3"]),
                                           ("wave 3", ["dea3"]), ("the core node", ["core"])]
