@@ -128,6 +128,17 @@ options:
             ordered task says it again).
         type: bool
         default: false
+      begun:
+        description:
+          - With O(order.go), for the node the others are told after (playbooks/upgrade.yml tells one node first), block
+            after the word until the module has begun changing its node (a DEA's retirement done, C(kato node upgrade)
+            about to start) or has ended, at most 120 seconds; RV(begun) says which. The next task then tells the
+            others, whose starts do not share the controller and the machine with this node's.
+          - A module that failed first (nothing changed) is recorded in O(order.dir) as a failed node of the task;
+            O(order.go) then tells no other node, and their ordered tasks stop them. Only kato_upgrade says when it has
+            begun; another module counts as begun when it ends.
+        type: bool
+        default: false
       gate:
         description:
           - Set by the action plugin when it starts the module early (O(order.early), O(order.arm)); a task must not set it.

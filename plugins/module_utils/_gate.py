@@ -108,6 +108,7 @@ class Gate:
     def __init__(self, params: dict):
         self.spec = (params.get("order") or {}).get("gate")
         self.passed = not self.spec
+        self.said_begun = False
 
     def open(self) -> None:
         """Return at the node's turn (at once without a gate, or when it was already passed); raise NotStarted
@@ -118,6 +119,14 @@ class Gate:
         self.passed = True
         if verdict != GO:
             raise NotStarted(verdict, why)
+
+    def begun(self) -> None:
+        """The module has begun changing its node (right before its main command; a DEA's retirement done): say so to
+        the controller's task that told it to begin and waits for that (``begun_script``), with ``order.gate.publish``
+        only; a no-op otherwise, and when said once already."""
+        if self.spec and self.spec.get("publish") and not self.said_begun:
+            self.said_begun = True
+            announce(self.spec["path"], "begun")
 
     def discard(self) -> None:
         """The module ends without having needed its turn: remove the FIFO and any word."""
@@ -165,12 +174,13 @@ def _done_stat(path: str):
         return None
 
 
-def announce(path: str) -> None:
+def announce(path: str, what: str = "waiting") -> None:
     """The module waits at its gate (its reads are done): ``<path>.waiting``, then a byte into ``<path>.done``, for
-    the controller's task that started it before the window (``ready_script``)."""
+    the controller's task that started it before the window (``ready_script``); or (``what`` C(begun)) it has
+    begun changing its node: ``<path>.begun``, for the task that told it to begin (``begun_script``)."""
     owner = _done_stat(path)
     try:
-        _owned_file(f"{path}.waiting", owner, b"")
+        _owned_file(f"{path}.{what}", owner, b"")
     except OSError:
         return   # the controller's wait for it ends at its limit; the word still reaches the module
     _ring(f"{path}.done", owner)
@@ -247,6 +257,17 @@ def ready_script(path: str, limit: int) -> str:
             f"rm -f {base}.waiting; exit $rc")
 
 
+def begun_script(path: str, limit: int) -> str:
+    """The shell command (the controller's, on the node, right after it said ``go`` to the module started before the
+    window) that blocks until the module has begun changing its node (``Gate.begun``) or ended (``publish``), at
+    most ``limit`` seconds; prints ``begun``, or ``ended`` and the result on the next line (the result stays for
+    ``result_script``), or ``waiting`` (exit status 124: the limit passed first)."""
+    base = shlex.quote(path)
+    return (_block_script(path, limit, f"[ -e {base}.begun ] || [ -e {base}.result ]")
+            + f"if [ -e {base}.result ]; then echo ended; cat {base}.result; elif [ -e {base}.begun ]; then echo begun; "
+            f"else echo waiting; fi; rm -f {base}.begun; exit $rc")
+
+
 def result_script(path: str, limit: int) -> str:
     """The shell command (run by the controller on the node) that blocks until the module published its end
     (``publish``), at most ``limit`` seconds, then prints its result (nothing when it ended without one) and removes
@@ -254,7 +275,7 @@ def result_script(path: str, limit: int) -> str:
     base = shlex.quote(path)
     return (_block_script(path, limit, f"[ -e {base}.result ]")
             + f"if [ -e {base}.result ]; then cat {base}.result; rc=0; fi; "
-            f"rm -f {base}.result {base}.done {base}.waiting {base}.go {base}.fifo; exit $rc")
+            f"rm -f {base}.result {base}.done {base}.waiting {base}.begun {base}.go {base}.fifo; exit $rc")
 
 
 def exit_not_started(module, exc: NotStarted) -> None:

@@ -36,6 +36,8 @@ ORDER_OPTIONS = dict(
     stop=dict(type="str"),
     # with armed: say go now (right after the backup), before the node's ordered task, which then waits for the end
     go=dict(type="bool", default=False),
+    # with go: wait until the module has begun changing its node (or ended), and record <name>:begun in dir
+    begun=dict(type="bool", default=False),
     gate=dict(type="dict", options=dict(
         path=dict(type="str", required=True),
         timeout=dict(type="int", required=True),

@@ -136,6 +136,13 @@ said:
   returned: when O(order.go) is set
   type: str
   sample: go
+begun:
+  description:
+    - With O(order.begun), what the module told to begin did first - this module says nothing before it ends, so
+      V(ended) - or V(null) when it had not ended within 120 seconds.
+  returned: when O(order.begun) is set and the word was said
+  type: str
+  sample: ended
 armed_result:
   description: What the module started before its turn returned once told to stop (O(order.stop)).
   returned: when O(order.stop) is set

@@ -393,6 +393,14 @@ said:
   returned: when O(order.go) is set
   type: str
   sample: go
+begun:
+  description:
+    - With O(order.begun), what the module told to begin did first, V(begun) (it has begun changing its node) or
+      V(ended) (it ended before that; the node's ordered task reports how); V(null) when it did neither within 120
+      seconds.
+  returned: when O(order.begun) is set and the word was said
+  type: str
+  sample: begun
 armed_result:
   description: What the module started before the window returned once told to stop (O(order.stop)).
   returned: when O(order.stop) is set
@@ -1101,14 +1109,19 @@ def run_locked(module, client, upgrade, waited, api=None, gate=None):
               "retire": None, "short": []}
 
     def before_run():
+        # gate.begun: the node has begun changing (its retirement done, kato's first run next), for a controller that
+        # tells the other nodes to begin after it (order.begun): their starts then do not share the machine with this
+        # node's retirement and kato's start
         if not (params["retire"] and mode == "upgrade"):
             gate.open()
+            gate.begun()
             return
         # the DEAs and their memory are configuration: read before the node's turn, which then reads only the
         # instances and which DEAs run (the capacity rule's state) right before the retirement
         inventory = retire_inventory(module, client, result)
         gate.open()
         retire_first(module, client, api, upgrade, result, inventory)
+        gate.begun()
     missing = not client.exists()
     if missing:
         if module.check_mode:
@@ -1119,6 +1132,7 @@ def run_locked(module, client, upgrade, waited, api=None, gate=None):
             result.update(changed=True, version_after=None, status={}, duration=0.0, stdout_lines_tail=[])
             return result
         gate.open()
+        gate.begun()
         upgrade.recover()
     else:
         result["version_before"] = client.version(params["node"])

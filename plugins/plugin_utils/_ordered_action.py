@@ -64,6 +64,11 @@ EARLY_TRANSPORTS = frozenset(("ssh", "paramiko", "paramiko_ssh", "local"))
 # seconds a module started early waits on the node for the word, at most; then it ends and is started again
 GATE_SECONDS = 300
 GATE_DIR = "$HOME/.stackato-cluster/order"
+# order.begun: seconds the word's task waits for the module to have begun changing its node, at most (a DEA's
+# retirement comes first); then it returns all the same
+BEGUN_SECONDS = 120
+# order.begun: the name under which the barrier records that the node began, or failed first: <name>:begun
+BEGUN_SUFFIX = ":begun"
 # the module of kato_upgrade's option restart: the node's restart after its upgrade, in the same call
 RESTART_MODULE = "stackato.cluster.kato_role"
 # restart.maintenance_off: maintenance mode turned off by the node that restarts last, right after its restart
@@ -98,13 +103,14 @@ def arguments_digest(args: dict) -> str:
     return hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def word_script(path: str, word: str, why: str = "") -> str:
+def word_script(path: str, word: str, why: str = "", then: str = "exit 0") -> str:
     """The shell command that says ``word`` (and why) to a module waiting on ``path``: the word file renamed into
-    place, then a byte into the FIFO when it is still there (its reader holds it open: the write never blocks)."""
+    place, then a byte into the FIFO when it is still there (its reader holds it open: the write never blocks);
+    then ``then`` (exit status 1: the word could not be written)."""
     base = shlex.quote(path)
     lines = " ".join(shlex.quote(line) for line in [word, why] if line)
     return (f"umask 077 && printf '%s\\n' {lines} > {base}.go.tmp && mv -f {base}.go.tmp {base}.go || exit 1; "
-            f"if [ -p {base}.fifo ]; then printf x 1<>{base}.fifo; fi 2>/dev/null; exit 0")
+            f"if [ -p {base}.fifo ]; then printf x 1<>{base}.fifo; fi 2>/dev/null; {then}")
 
 
 class _EarlyCall:
@@ -206,18 +212,24 @@ class OrderedModuleAction(ActionBase):
 
     def _say(self, path: str, word: str, why: str = "") -> str:
         """Say ``word`` to the module waiting on the node; "" when said, else what went wrong."""
-        script = word_script(path, word, why)
+        problem, dummy = self._say_then(path, word, why)
+        return problem
+
+    def _say_then(self, path: str, word: str, why: str = "", then: str = "exit 0") -> tuple[str, str]:
+        """``_say``, then the shell command ``then`` in the same call: ("" or what went wrong, its output)."""
+        script = word_script(path, word, why, then)
         try:
             executable = self._play_context.executable or "/bin/sh"
-            rc, dummy, stderr = copy.copy(self._connection).exec_command(f"{executable} -c {shlex.quote(script)}",
-                                                                         sudoable=False)
+            rc, stdout, stderr = copy.copy(self._connection).exec_command(f"{executable} -c {shlex.quote(script)}",
+                                                                          sudoable=False)
         # reported by the caller
         except Exception as exc:   # pylint: disable=broad-exception-caught
-            return str(exc)
+            return str(exc), ""
+        text = stdout.decode("utf-8", "replace") if isinstance(stdout, bytes) else str(stdout or "")
         if rc != 0:
-            text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else str(stderr)
-            return f"rc={rc}: {text.strip()}"
-        return ""
+            error = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else str(stderr)
+            return f"rc={rc}: {error.strip()}", text
+        return "", text
 
     def _start_closer(self, order: dict, restart: dict, task_vars: dict):
         """restart.maintenance_off: kato_config started on the node now, as the node's restart takes its place in
@@ -295,6 +307,9 @@ class OrderedModuleAction(ActionBase):
         if problem is None and order.get("stop") is not None and not order.get("armed"):
             problem = (f"{host}: option order.stop {order['stop']!r} tells a module started before the window "
                        "(order.armed) to stop: give order.armed too, or leave order.stop out")
+        if problem is None and order["begun"] and not order["go"]:
+            problem = (f"{host}: option order.begun is for order.go (the word to a module started before the window): "
+                       "give order.go too, or leave it out")
         if problem is None and order["go"] and (not order.get("armed") or order.get("stop") is not None):
             problem = (f"{host}: option order.go tells a module started before the window (order.armed) to begin: "
                        + ("give order.armed too, or leave order.go out" if not order.get("armed") else
@@ -429,19 +444,67 @@ class OrderedModuleAction(ActionBase):
 
     def _go_armed(self, host, order, args, result):
         """order.go: the module started before the window told to begin now (right after the backup), when it was
-        started with this task's arguments; its ordered task then finds it running. The barrier is not touched."""
+        started with this task's arguments and no node of the task has failed; its ordered task then finds it running.
+        The barrier is read for a failure, and written only for order.begun (this node's ``<name>:begun``, recorded
+        however the call ends: a failure before it began stops every node not yet told)."""
         result.update(changed=False, said=None)
-        if order["armed"]["args"] != arguments_digest(args) or not self._can_start_early(order):
-            result["msg"] = (f"{host}: nothing said: the module was started with other arguments than this task's, or "
-                             "this is check mode; the upgrade's task decides at the node's turn")
-            return
-        problem = self._say(order["armed"]["path"], _gate.GO)
-        if problem:
-            display.warning(f"{host}: could not tell the module started before the window to begin ({problem}); the "
-                            "upgrade's task tells it at the node's turn")
-            result["msg"] = f"{host}: nothing said ({problem})"
-            return
-        result.update(said=_gate.GO, msg=f"{host}: the module started before the window was told to begin")
+        # order.begun: DONE once it began (or ended without a failure, or did not begin within BEGUN_SECONDS), FAILED
+        # when it failed first (no node starts any more: its own ordered task reports its result), STOPPED when it was
+        # not told
+        begun, why = _order.STOPPED, "it was not told to begin"
+        try:
+            if order["armed"]["args"] != arguments_digest(args) or not self._can_start_early(order):
+                result["msg"] = (f"{host}: nothing said: the module was started with other arguments than this task's, or "
+                                 "this is check mode; the upgrade's task decides at the node's turn")
+                return
+            failure = _order.Barrier(order["dir"]).aborted()
+            if failure:
+                # a node of the task failed (one told before it, which failed before it began): its ordered task stops it
+                result["msg"] = f"{host}: nothing said ({failure}); the upgrade's task decides at the node's turn"
+                return
+            if not order["begun"]:
+                problem = self._say(order["armed"]["path"], _gate.GO)
+                said = not problem
+            else:
+                problem, out = self._say_then(order["armed"]["path"], _gate.GO,
+                                              then=_gate.begun_script(order["armed"]["path"], BEGUN_SECONDS))
+                lines = out.strip().splitlines()
+                # the script prints only once the word is written
+                said = bool(lines)
+                if said:
+                    begun, result["begun"], why = self._begun_state(lines)
+            if not said:
+                display.warning(f"{host}: could not tell the module started before the window to begin ({problem}); the "
+                                "upgrade's task tells it at the node's turn")
+                result["msg"] = f"{host}: nothing said ({problem})"
+                return
+            result.update(said=_gate.GO, msg=f"{host}: the module started before the window was told to begin"
+                                             + (f"; {why}" if order["begun"] else ""))
+        except _order.OrderError as exc:
+            result["msg"] = f"{host}: nothing said ({exc}); the upgrade's task decides at the node's turn"
+        finally:
+            if order["begun"]:
+                try:
+                    _order.Barrier(order["dir"]).finish(order["name"] + BEGUN_SUFFIX, begun,
+                                                        why if begun == _order.FAILED else "")
+                except _order.OrderError as exc:
+                    display.warning(f"{host}: the nodes told after this one are left to the upgrade's task ({exc})")
+
+    @staticmethod
+    def _begun_state(lines: list[str]) -> tuple[str, str | None, str]:
+        """What ``_gate.begun_script`` printed: (the barrier's state for ``<name>:begun``, RV begun, why)."""
+        if lines[0] == "begun":
+            return _order.DONE, "begun", "it has begun changing its node"
+        if lines[0] == "ended":
+            try:
+                outcome = json.loads("\n".join(lines[1:]) or "{}")
+            except ValueError:
+                outcome = {}
+            if not isinstance(outcome, dict) or outcome.get("failed") or outcome.get("unreachable"):
+                message = outcome.get("msg", "no message") if isinstance(outcome, dict) else "no result"
+                return _order.FAILED, "ended", f"it failed before it began changing its node: {message}"
+            return _order.DONE, "ended", "it ended without changing its node"
+        return _order.DONE, None, f"it had not begun changing its node within {BEGUN_SECONDS} s"
 
     def _stop_armed(self, order, task_vars, result):
         """order.stop: the module started before the window told to stop, and its end waited for."""
@@ -481,6 +544,10 @@ class OrderedModuleAction(ActionBase):
                 state = _order.FAILED
                 result.update(ready)
                 return state
+            if verdict != "go" and isinstance(early, _Adopted) and early.said:
+                # told to begin before this task (order.go): it runs whatever the barrier says now (a node that
+                # failed since), and its own outcome is this node's
+                verdict = "go"
             if verdict != "go":
                 if early is not None:
                     self._say(early.path, _gate.STOP, why)
@@ -538,6 +605,9 @@ class OrderedModuleAction(ActionBase):
         armed = order.get("armed")
         if armed:
             adopted = _Adopted(self, armed, task_vars)
+            # told by order.go with order.begun: recorded in the barrier (the task's register may not say it)
+            if barrier.state(name + BEGUN_SUFFIX) in (_order.DONE, _order.FAILED):
+                adopted.said = True
             if armed["args"] == arguments_digest(args) and self._can_start_early(order):
                 verdict, why, waited = barrier.wait(name, after, timeout)
                 return verdict, why, waited, adopted, None

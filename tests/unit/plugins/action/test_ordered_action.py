@@ -132,7 +132,7 @@ def test_a_node_with_nothing_to_do_keeps_the_order(tmp_path):
     ("dea1", "dea1: option order 'dea1' is not valid (it is a str)"),
     ({"name": "dea1"}, "dea1: option order {'name': 'dea1'} is not valid (missing required arguments: dir"),
     ({"dir": "/x", "name": "dea1", "after": "dea0", "colour": 1},
-     "(unknown key colour. Supported parameters include: after, arm, armed, dir, early, gate, go, name, run, stop, timeout"),
+     "(unknown key colour. Supported parameters include: after, arm, armed, begun, dir, early, gate, go, name, run, stop, timeout"),
 ])
 def test_a_bad_order_fails_before_anything_starts(value, message):
     action, calls = make_action(kato_upgrade.ActionModule, {"order": value})
@@ -775,10 +775,11 @@ def test_a_failed_restart_leaves_maintenance_mode_on(tmp_path):
 # ---- started before the window (order.arm, an async job), taken over by the node's task (order.armed) or stopped
 
 def armed_action(tmp_path, args, log, node, work_s=0.0, publish=True, async_val=600, poll=0, jobs=None, start_s=0.0,
-                 before_gate=None):
+                 before_gate=None, turn_s=0.0, at_turn=None):
     """An action whose async module is played here, in a thread: it waits at its gate (module_utils/_gate.py),
-    'changes' the node for work_s seconds and publishes its end (_gate.publish) as the real one does with
-    order.gate.publish; ``jobs`` plays the async job files async_status reads."""
+    takes turn_s seconds (a DEA's retirement) and says it has begun (Gate.begun), or ends there with ``at_turn`` (a
+    refusal), then 'changes' the node for work_s seconds and publishes its end (_gate.publish) as the real one does
+    with order.gate.publish; ``jobs`` plays the async job files async_status reads."""
     jobs = jobs if jobs is not None else {}
     action = early_action(tmp_path, args, log, node)
     action._task.async_val = async_val
@@ -804,7 +805,12 @@ def armed_action(tmp_path, args, log, node, work_s=0.0, publish=True, async_val=
             if verdict != _gate.GO:
                 log.append(("not started", node, time.monotonic(), verdict))
                 outcome = {"changed": False, "order_gate": verdict, "msg": why}
+            elif at_turn is not None:
+                log.append(("refused", node, time.monotonic(), None))
+                outcome = dict(at_turn)
             else:
+                time.sleep(turn_s)
+                _gate.Gate({"order": {"gate": gate}}).begun()
                 log.append(("change", node, time.monotonic(), None))
                 time.sleep(work_s)
                 log.append(("changed", node, time.monotonic(), None))
@@ -1004,7 +1010,74 @@ def test_go_that_cannot_be_said_warns_and_leaves_the_word_to_the_node_task(tmp_p
     assert [e for e, dummy, dummy2, dummy3 in log] == ["start", "not started"]
 
 
+def tell(tmp_path, log, node, armed, **extra):
+    teller = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, node, armed=armed, go=True, **extra)},
+                          log, node, async_val=0)
+    return teller.run(task_vars={"inventory_hostname": node})
+
+
+def test_go_with_begun_returns_once_the_module_has_begun(tmp_path):
+    log = []
+    first = arm(tmp_path, log, "dea1", turn_s=0.4, work_s=0.3)["armed"]
+    told = time.monotonic()
+    result = tell(tmp_path, log, "dea1", first, begun=True)
+    returned = time.monotonic()
+    assert result["said"] == _gate.GO and result["begun"] == "begun" and "it has begun changing its node" in result["msg"]
+    # it waited for the turn (the retirement), not for the module's end
+    assert returned - told >= 0.4 and returned < events(log, "dea1")["change"] + 0.25 < returned + 0.3
+    assert "changed" not in events(log, "dea1"), "order.begun waited for the module's end"
+    assert _order.Barrier(str(tmp_path / "order")).state("dea1" + _ordered_action.BEGUN_SUFFIX) == _order.DONE
+    # the next node's word: said (no node failed); each node's task takes its module's end
+    other = arm(tmp_path, log, "router2")["armed"]
+    assert tell(tmp_path, log, "router2", other)["said"] == _gate.GO
+    for node, armed in (("dea1", first), ("router2", other)):
+        taker = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, node, armed=dict(armed, said=True))},
+                             log, node, async_val=0)
+        with mock.patch.object(_ordered_action.display, "warning"):
+            assert taker.run(task_vars={"inventory_hostname": node})["msg"] == f"{node} upgraded"
+    assert os.listdir(tmp_path / "home" / ".stackato-cluster" / "order") == [], "a word or FIFO was left on the node"
+
+
+def test_when_the_first_node_fails_before_it_begins_no_other_node_is_told_and_its_failure_is_reported(tmp_path):
+    log = []
+    refusal = {"failed": True, "msg": "refusing to retire DEA 10.0.0.5: nothing was changed", "cause": "capacity"}
+    first = arm(tmp_path, log, "dea1", at_turn=refusal)["armed"]
+    other = arm(tmp_path, log, "router2")["armed"]
+    result = tell(tmp_path, log, "dea1", first, begun=True)
+    assert result["said"] == _gate.GO and result["begun"] == "ended" and "failed before it began" in result["msg"]
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    assert barrier.state("dea1" + _ordered_action.BEGUN_SUFFIX) == _order.FAILED and "refusing" in barrier.aborted()
+    told = tell(tmp_path, log, "router2", other)
+    assert told["said"] is None and "nothing said (dea1:begun failed: it failed before it began" in told["msg"]
+    # dea1's task reports its own failure (it was told, as the barrier records even when the task's register does not
+    # say so: the abort does not make it "not started"); router2's stops it
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "dea1", armed=first)}, log, "dea1",
+                        async_val=0)
+    outcome = node.run(task_vars={"inventory_hostname": "dea1"})
+    assert outcome["failed"] and outcome["cause"] == "capacity" and not outcome.get("not_started")
+    node = armed_action(tmp_path, {"version": "3.6.2", "order": order(tmp_path, "router2", armed=other)}, log,
+                        "router2", async_val=0)
+    assert node.run(task_vars={"inventory_hostname": "router2"})["not_started"]
+    assert [e for e, node, dummy, dummy2 in log if node == "router2"] == ["start", "not started"]
+
+
+def test_a_first_node_that_was_not_told_is_recorded_not_started_and_stops_nobody(tmp_path):
+    log = []
+    first = arm(tmp_path, log, "dea1")["armed"]
+    teller = armed_action(tmp_path, {"version": "3.6.3", "order": order(tmp_path, "dea1", armed=first, go=True, begun=True)},
+                          log, "dea1", async_val=0)
+    assert teller.run(task_vars={"inventory_hostname": "dea1"})["said"] is None   # other arguments: nothing said
+    barrier = _order.Barrier(str(tmp_path / "order"))
+    assert barrier.state("dea1" + _ordered_action.BEGUN_SUFFIX) == _order.STOPPED and barrier.aborted() is None
+    other = arm(tmp_path, log, "router2")["armed"]
+    assert tell(tmp_path, log, "router2", other)["said"] == _gate.GO
+    for node, armed in (("dea1", first), ("router2", other)):
+        armed_action(tmp_path, {"order": order(tmp_path, node, armed=armed, stop="done")}, log, node,
+                     async_val=0).run(task_vars={"inventory_hostname": node})
+
+
 @pytest.mark.parametrize("extra, message", [
+    ({"begun": True}, "option order.begun is for order.go"),
     ({"go": True}, "order.go tells a module started before the window (order.armed) to begin: give order.armed too"),
     ({"go": True, "armed": {"path": "/x", "job": "j", "limit": 1, "args": "d"}, "stop": "x"}, "not with order.stop"),
 ])

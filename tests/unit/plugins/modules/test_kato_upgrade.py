@@ -1087,3 +1087,37 @@ def test_a_dea_reads_the_cluster_before_the_gate_and_its_state_after(tmp_path, r
     assert not failed, result
     assert result["changed"] and result["retire"]["moved"]
     assert os.listdir(tmp_path / "gate") == []
+
+
+def test_a_module_started_before_the_window_says_it_has_begun_after_the_retirement_before_kato(
+        tmp_path, run_module, kato, sentinel, sleeps, api):
+    """order.gate.publish (order.arm): Gate.begun - <path>.begun - once the DEA is retired, right before kato node
+    upgrade, for the controller's order.begun (the others are told after it)."""
+    api(MOVED)
+    gate = dict(gate_at(tmp_path, "go\n"), publish=True)
+    begun = f"{gate['path']}.begun"
+
+    def not_yet():
+        assert not os.path.exists(begun), "said begun before the retirement"
+
+    def said():
+        assert os.path.exists(begun), "kato node upgrade ran before the module said it had begun"
+
+    retire = ({**call, "side_effect": not_yet} for call in (procs_all(DEA1, DEA2, DEA3), RETIRE))
+    upgrade = [{**call, "side_effect": said} if call["argv"][1:] == UPGRADE_362 else call for call in _upgrade_calls(kato)[2:]]
+    calls = (_upgrade_calls(kato)[:2] + _k(kato, NODE_LIST, MEMORY, *retire) + upgrade
+             + [{"argv": [kato] + READY, "out": "READY\n"}])
+    args = dict(_retire_args(kato, sentinel, tmp_path / "progress.json"), order=order_with(gate))
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert not failed, result
+    assert any(call["argv"][1:] == UPGRADE_362 for call in upgrade), "the test did not reach kato node upgrade"
+
+
+def test_without_publish_the_module_says_nothing_when_it_begins(tmp_path, run_module, kato, sentinel, sleeps):
+    gate = gate_at(tmp_path, "go\n")
+    calls = [{"argv": [kato, "version"], "out": "3.4.2\n"}, {"argv": [kato] + STATUS, "out": status()},
+             {"argv": [kato] + UPGRADE_362}, {"argv": [kato, "version"], "out": "3.6.2\n"}]
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, order=order_with(gate),
+                                                          **sentinel), calls)
+    assert not failed and result["changed"]
+    assert os.listdir(tmp_path / "gate") == []
