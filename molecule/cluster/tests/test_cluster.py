@@ -46,7 +46,7 @@ def test_backup_inside_the_window_before_any_node(evts):
 
 def test_the_fetched_backup_is_its_owners_alone():
     """The archive on the controller: its directory 0700 from before the window, its own mode 0600 set once the
-    nodes that go first have begun (backup_defer_archive_mode, the backup role's entry point restrict)."""
+    nodes that go first have begun (backup_defer_fetch, the backup role's entry points fetch and restrict)."""
     backups = journal.CLUSTER_DIR / "backups"
     archives = sorted(backups.glob("stackato-*-before-*.tgz"))
     assert archives, f"no archive in {backups}"

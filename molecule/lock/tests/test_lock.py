@@ -18,6 +18,7 @@ FOREIGN = "alice@ops-laptop (ansible-playbook pid 4242, since 2026-11-30T22:00:0
 
 
 nobackup = journal.run_fixture("lock-nobackup.json")
+nofetch = journal.run_fixture("lock-nofetch.json")
 foreign = journal.run_fixture("lock-foreign.json")
 first = journal.run_fixture("lock-first.json")
 second = journal.run_fixture("lock-second.json")
@@ -65,6 +66,26 @@ def test_a_failed_backup_stops_the_module_started_before_the_window_and_changes_
     assert len(stopped) == 1 and stopped[0]["changed"] is False and stopped[0]["order_gate"] == "stop", jobs
 
 
+def test_a_backup_that_cannot_be_fetched_lets_only_the_first_node_run_and_keeps_the_archive(nofetch, evts):
+    """The archive is fetched while the node told first (dea1) begins: when the copy fails, dea1 runs to its end, no
+    other node begins, the window's failure policy applies and the archive stays on the Core."""
+    out = nofetch["stdout"]
+    assert nofetch["rc"] != 0
+    assert "could not be fetched to the controller" in out and "dest is an existing directory" in out, out[-3000:]
+    assert "Only the node told first had begun its upgrade" in out and "Cluster BACK IN SERVICE" in out, out[-3000:]
+    start, end = local_ts(nofetch["started"]), local_ts(nofetch["ended"])
+    during = [e for e in evts if start <= e["ts"] <= end]
+    assert [journal.is_on(e) for e in journal.maintenance_sets(during)] == [True, False]
+    dea1 = next(n["ip"] for n in journal.topology()["nodes"] if n["name"] == "dea1")
+    assert [e["node"] for e in journal.of(during, "upgrade_start")] == [dea1]
+    assert [e["node"] for e in journal.of(during, "upgrade_done")] == [dea1]
+    assert journal.of(during, "kato_restart") == []
+    # the export came before dea1's first change; the archive is still on the Core
+    export = journal.of(during, "data_export")
+    assert len(export) == 1 and export[0]["ts"] < journal.of(during, "dea_retire_start")[0]["ts"]
+    assert journal.host(journal.core_name()).file(export[0]["path"]).exists
+
+
 def test_no_module_waits_on_any_node_after_the_runs():
     for host in journal.nodes():
         left = host.check_output("ls -A /home/stackato/.stackato-cluster/order 2>/dev/null; true").split()
@@ -81,12 +102,12 @@ def test_lock_of_another_controller_refused_before_any_change(foreign, evts):
     assert [e for e in journal.of(evts, *journal.CHANGES) if start <= e["ts"] <= end] == []
 
 
-def test_lock_of_another_controller_broken_only_with_the_variable(first, nobackup, evts):
+def test_lock_of_another_controller_broken_only_with_the_variable(first, nofetch, evts):
     out = first["stdout"]
     assert first["rc"] == 0, out[-3000:]
     assert f"Broke the cluster lock of {FOREIGN} as asked (break_lock)." in out
-    # The refused run before left it in place: nothing had changed since the failed backup's run.
-    assert min(e["ts"] for e in journal.of(evts, *journal.CHANGES) if e["ts"] > local_ts(nobackup["ended"])) > first["started"]
+    # The refused run before left it in place: nothing had changed since the failed fetch's run.
+    assert min(e["ts"] for e in journal.of(evts, *journal.CHANGES) if e["ts"] > local_ts(nofetch["ended"])) > first["started"]
 
 
 def test_second_run_refused_before_any_change_naming_the_holder(first, second):
@@ -107,8 +128,8 @@ def test_second_run_refused_before_any_change_naming_the_holder(first, second):
 def test_first_run_finishes_and_releases_the_lock(first, evts):
     for host in journal.nodes():
         assert journal.kato_version(host) == journal.TARGET, host.backend.host
-    # the failed backup's run turned maintenance mode on and back off first
-    assert [journal.is_on(e) for e in journal.maintenance_sets(evts)] == [True, False, True, False]
+    # the failed backup's and the failed fetch's runs turned maintenance mode on and back off first
+    assert [journal.is_on(e) for e in journal.maintenance_sets(evts)] == [True, False, True, False, True, False]
     assert "Release the cluster lock on the Core node" in first["stdout"]
     fault_checks.assert_lock_released()
 

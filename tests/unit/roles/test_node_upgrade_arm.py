@@ -39,28 +39,46 @@ def test_go_tells_the_module_with_the_upgrade_tasks_arguments():
     assert {key: value for key, value in go[MODULE].items() if key != "order"} == \
         {key: value for key, value in upgrade[MODULE].items() if key not in ("order", "restart")}
     assert go[MODULE]["order"]["go"] is True and go[MODULE]["order"]["armed"] == "{{ __node_upgrade_armed }}"
-    assert go["when"] == "__node_upgrade_armed is defined" and "async" not in go
+    assert go["when"][0] == "__node_upgrade_armed is defined" and "async" not in go
+    # one turn for the node that goes first (order.begun: the task returns once it has begun), one for the others
+    assert go[MODULE]["order"]["begun"] == "{{ __node_upgrade_go_first_turn | default(false) | bool }}"
+    assert go["when"][1] == "(inventory_hostname in __node_upgrade_go_first) == (__node_upgrade_go_first_turn | default(false) | bool)"
+    first = yaml.safe_load((TASKS / "go_first.yml").read_text())
+    assert first == [{"name": first[0]["name"], "ansible.builtin.import_tasks": "go.yml",
+                      "vars": {"__node_upgrade_go_first_turn": True}}]
+    assert go["register"] == "__node_upgrade_told"
+    assert "'said': __node_upgrade_told.said | default(none) == 'go'" in (TASKS / "ordered.yml").read_text()
 
 
-def test_the_upgrade_play_tells_the_armed_modules_to_begin_first():
+def upgrade_play():
     plays = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())
-    upgrade = next(play for play in plays if play.get("name") == "Upgrade the nodes in order, the core node last")
-    first = upgrade["tasks"][0]
-    assert first["ansible.builtin.import_role"] == {"name": "stackato.cluster.node_upgrade", "tasks_from": "go.yml"}
+    return next(play for play in plays if play.get("name") == "Upgrade the nodes in order, the core node last")
 
 
-def test_the_backup_is_restricted_after_the_word_not_in_the_window():
-    """The backup play leaves the archive's mode to the upgrade's play, whose second task sets it, right after the
-    word: the window does not wait for that module's run."""
+def test_the_upgrade_play_tells_the_first_node_then_fetches_the_backup_then_tells_the_others():
+    """The node the window waits for begins right after the export; the archive is fetched while it begins (it stays
+    on the core node, upgraded last); the other nodes that go first are told once it is fetched."""
+    first, fetch, others, restrict = upgrade_play()["tasks"][:4]
+    assert first["ansible.builtin.import_role"] == {"name": "stackato.cluster.node_upgrade", "tasks_from": "go_first.yml"}
+    assert fetch["block"][0]["ansible.builtin.include_role"] == {"name": "stackato.cluster.backup", "tasks_from": "fetch.yml"}
+    assert "inventory_hostname in groups['core']" in fetch["block"][0]["when"]
+    assert fetch["any_errors_fatal"] is True, "a failed fetch on the core node must stop every node's play"
+    rescue = [task.get("ansible.builtin.include_role", {}).get("tasks_from") for task in fetch["rescue"]]
+    assert rescue == [None, "disarm.yml", "on_failure.yml", None] and "ansible.builtin.fail" in fetch["rescue"][-1]
+    assert others["ansible.builtin.import_role"] == {"name": "stackato.cluster.node_upgrade", "tasks_from": "go.yml"}
+    assert first["vars"] == others["vars"]
+    # the archive's own mode once they have begun (its directory is 0700 from before the window)
+    assert restrict["ansible.builtin.include_role"] == {"name": "stackato.cluster.backup", "tasks_from": "restrict.yml"}
+
+
+def test_the_backup_play_exports_only():
     plays = yaml.safe_load((TASKS.parents[2] / "playbooks" / "upgrade.yml").read_text())
     backup = next(play for play in plays if play.get("name") == "Back up all data before any node changes")
-    assert backup["roles"][0]["vars"]["backup_defer_archive_mode"] is True
-    upgrade = next(play for play in plays if play.get("name") == "Upgrade the nodes in order, the core node last")
-    second = upgrade["tasks"][1]
-    assert second["ansible.builtin.import_role"] == {"name": "stackato.cluster.backup", "tasks_from": "restrict.yml"}
-    fetch = yaml.safe_load((TASKS.parents[1] / "backup" / "tasks" / "fetch.yml").read_text())
-    chmod = next(task for task in fetch if task["name"] == "Restrict the fetched archive to its owner")
-    assert chmod["when"] == "not (backup_defer_archive_mode | bool)"
+    assert backup["roles"][0]["vars"]["backup_defer_fetch"] is True
+    main = yaml.safe_load((TASKS.parents[1] / "backup" / "tasks" / "main.yml").read_text())
+    for name in ("fetch.yml", "restrict.yml"):
+        task = next(task for task in main[0]["block"] if task.get("ansible.builtin.import_tasks") == name)
+        assert task["when"] == ["__backup_window_open | bool", "not (backup_defer_fetch | bool)"]
 
 
 def _tasks(tasks):
