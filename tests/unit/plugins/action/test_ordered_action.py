@@ -1040,7 +1040,7 @@ def test_go_with_begun_returns_once_the_module_has_begun(tmp_path):
 
 def test_when_the_first_node_fails_before_it_begins_no_other_node_is_told_and_its_failure_is_reported(tmp_path):
     log = []
-    refusal = {"failed": True, "msg": "refusing to retire DEA 10.0.0.5: nothing was changed", "cause": "capacity"}
+    refusal = {"failed": True, "msg": "refusing to retire DEA 127.42.0.5: nothing was changed", "cause": "capacity"}
     first = arm(tmp_path, log, "dea1", at_turn=refusal)["armed"]
     other = arm(tmp_path, log, "router2")["armed"]
     result = tell(tmp_path, log, "dea1", first, begun=True)
