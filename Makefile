@@ -33,7 +33,7 @@ test: setup
 	$(MAKE) test-molecule
 
 test-unit:
-	$(VENV)/bin/pytest tests/unit -q
+	$(VENV)/bin/pytest tests/unit -q -n auto
 
 test-static:
 	bash tests/static/run.sh

@@ -8,6 +8,7 @@
 #
 # Usage: tests/static/run.sh [sanity] [lint] [docs] [changelog] [build]   (default: all five)
 # Tools come from the project's .venv, or from $VENV when .venv does not exist.
+# sanity runs beside the other steps (STATIC_JOBS=1: one after the other, in the order given).
 # SANITY_ARGS adds arguments to ansible-test sanity (e.g. SANITY_ARGS="--test validate-modules").
 # SANITY_TARGETS limits sanity to paths (default: the whole collection).
 # SANITY_EXCLUDES are left out of sanity (default: nothing; paths need a trailing slash,
@@ -139,10 +140,36 @@ build() {
 
 for step in "${steps[@]}"; do
     case $step in
-        sanity|lint|docs|changelog|build) run_step "$step" "$step" ;;
+        sanity|lint|docs|changelog|build) ;;
         *) echo "run.sh: unknown step $step (sanity, lint, docs, changelog, build)" >&2; exit 2 ;;
     esac
 done
+
+# sanity (the longest step, one core most of its time) runs beside the others when there are others and
+# STATIC_JOBS (default 2) allows: its output is printed, whole, once it ends.
+background=""
+if [ "${STATIC_JOBS:-2}" -gt 1 ] && [ ${#steps[@]} -gt 1 ] && [[ " ${steps[*]} " == *" sanity "* ]]; then
+    background=sanity
+    (
+        start=$SECONDS
+        if sanity >"$work/sanity.log" 2>&1; then echo ok >"$work/sanity.status"; else echo FAILED >"$work/sanity.status"; fi
+        echo $((SECONDS - start)) >"$work/sanity.seconds"
+    ) &
+    sanity_pid=$!
+    echo "=== sanity: started beside the other steps (STATIC_JOBS=1: one after the other)"
+fi
+for step in "${steps[@]}"; do
+    [ "$step" != "$background" ] || continue
+    run_step "$step" "$step"
+done
+if [ -n "$background" ]; then
+    wait "$sanity_pid" || true
+    echo "=== sanity"
+    cat "$work/sanity.log"
+    status[sanity]=$(cat "$work/sanity.status" 2>/dev/null || echo FAILED)
+    seconds[sanity]=$(cat "$work/sanity.seconds" 2>/dev/null || echo 0)
+    echo "=== sanity: ${status[sanity]} in ${seconds[sanity]}s"
+fi
 
 failed=0
 echo "=== summary"
