@@ -51,7 +51,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import nodeconf, paths, ports
-from .state import StateClient, StateError, StateUnavailable
+from .stateclient import StateClient, StateError, StateUnavailable
 
 TOKEN_PATH = "/aok/oauth/token"
 TOKEN_TTL_S = 12 * 3600

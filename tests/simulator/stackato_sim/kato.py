@@ -18,11 +18,10 @@ import os
 import shlex
 import subprocess
 import sys
-import tarfile
 import time
 
 from . import journal, katofmt, nodeconf, nodestate, paths, processes, remote, roles as roles_mod
-from .state import StateClient, StateError, StateUnavailable
+from .stateclient import StateClient, StateError, StateUnavailable
 
 USAGE = """Usage:
   kato version
@@ -717,6 +716,8 @@ def cmd_data(args) -> int:
     cluster_state = client().dump() if scopes[0] == "cluster" else None
     manifest = {"version": local_version(), "node": nodeconf.my_ip(), "scope": scopes[0].replace("_", "-"),
                 "created": time.time(), "excluded": ["resources", "aok-config"]}
+    import tarfile   # pylint: disable=import-outside-toplevel  # only the export needs it: not every kato call's start-up
+
     tmp = f"{real}.part{os.getpid()}"
     try:
         with tarfile.open(tmp, "w:gz") as tar:

@@ -18,7 +18,7 @@ class UnknownProcess(ValueError):
 
 
 def _push(state: dict) -> None:
-    from .state import StateClient, StateError, StateUnavailable
+    from .stateclient import StateClient, StateError, StateUnavailable
     try:
         client = StateClient.from_node(timeout=5.0)
         node = nodeconf.load_node()

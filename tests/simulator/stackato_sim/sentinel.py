@@ -375,17 +375,17 @@ def _step_name(version: str, comp: str) -> str:
 
 
 def _state_client():
-    from .state import StateClient
+    from .stateclient import StateClient
     return StateClient.from_node(timeout=60.0)
 
 
 def _state_client_short():
-    from .state import StateClient
+    from .stateclient import StateClient
     return StateClient.from_node(timeout=5.0)
 
 
 def _state_errors():
-    from .state import StateError, StateUnavailable
+    from .stateclient import StateError, StateUnavailable
     return (StateError, StateUnavailable)
 
 

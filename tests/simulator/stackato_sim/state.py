@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import copy
-import http.client
 import json
 import os
 import signal
@@ -711,113 +710,7 @@ def serve(host: str, port: int, listen_fd: int | None = None) -> None:
         server.server_close()
 
 
-# ---- client ---------------------------------------------------------------------------
-
-class StateUnavailable(Exception):
-    """The primary's state server cannot be reached (str() is kato's error line)."""
-
-
-class StateError(Exception):
-    """The state server refused an op; .kind as in OpError."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
-
-class StateClient:
-    def __init__(self, primary_ip: str, port: int, timeout: float = 30.0,
-                 caller: str | None = None):
-        self.primary_ip, self.port, self.timeout, self.caller = primary_ip, int(port), timeout, caller
-
-    @classmethod
-    def from_node(cls, timeout: float = 30.0) -> "StateClient":
-        node = nodeconf.load_node()
-        return cls(node["primary_ip"], ports.of(node, "state_port"), timeout, nodeconf.my_ip())
-
-    def call(self, op: str, **args):
-        if self.caller and "caller" not in args:
-            args["caller"] = self.caller
-        body = json.dumps({"op": op, "args": args}).encode()
-        try:
-            conn = http.client.HTTPConnection(self.primary_ip, self.port, timeout=self.timeout)
-            try:
-                conn.request("POST", "/op", body, {"Content-Type": "application/json"})
-                resp = conn.getresponse()
-                data = json.loads(resp.read() or b"{}")
-            finally:
-                conn.close()
-        except (OSError, http.client.HTTPException, ValueError):
-            raise StateUnavailable(
-                f"ERROR: cannot reach config_redis at {self.primary_ip}:{self.port} "
-                "(the primary node); is it up?") from None
-        if not data.get("ok"):
-            raise StateError(data.get("kind", "error"), data.get("error", "state server error"))
-        return data.get("result")
-
-    # thin wrappers: the op names of the server
-    def config_get(self, component=None, key="", ip=None):
-        return self.call("config_get", component=component, key=key, ip=ip or self.caller)["value"]
-
-    def config_set(self, component, key, value, force=False, ip=None, exact_types=False):
-        return self.call("config_set", component=component, key=key, value=value, force=force,
-                         ip=ip or self.caller, exact_types=exact_types)["value"]
-
-    def config_del(self, component, key, ip=None):
-        return self.call("config_del", component=component, key=key, ip=ip or self.caller)
-
-    def config_push(self, component, key, value, ip=None):
-        return self.call("config_push", component=component, key=key, value=value,
-                         ip=ip or self.caller)["value"]
-
-    def config_pop(self, component, key, value, ip=None):
-        return self.call("config_pop", component=component, key=key, value=value,
-                         ip=ip or self.caller)["value"]
-
-    def nodes(self):
-        return self.call("nodes")
-
-    def node_info(self, ip=None):
-        return self.call("node_info", ip=ip)
-
-    def node_versions(self):
-        return self.call("node_versions")
-
-    def node_report(self, ip, **fields):
-        return self.call("node_report", ip=ip, **fields)
-
-    def node_attach(self, ip, **fields):
-        return self.call("node_attach", ip=ip, **fields)
-
-    def node_down(self, ip):
-        return self.call("node_down", ip=ip)
-
-    def node_up(self, ip):
-        return self.call("node_up", ip=ip)
-
-    def apps(self):
-        return self.call("apps")
-
-    def dea_info(self, ip):
-        return self.call("dea_info", ip=ip)
-
-    def retire(self, ip):
-        return self.call("retire", ip=ip)
-
-    def unretire(self, ip):
-        return self.call("unretire", ip=ip)
-
-    def buildpacks(self):
-        return self.call("buildpacks")
-
-    def routes(self):
-        return self.call("routes")
-
-    def remove_custom_buildpacks(self):
-        return self.call("remove_custom_buildpacks")
-
-    def dump(self):
-        return self.call("dump")
+# ---- the client: stateclient.py (kato imports it without the server's modules) -----------
 
 
 def main(argv=None) -> int:

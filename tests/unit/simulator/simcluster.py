@@ -255,7 +255,7 @@ class SimCluster:
                 and all(e.get(k) == v for k, v in match.items())]
 
     def client(self, timeout: float = 10.0):
-        from stackato_sim.state import StateClient
+        from stackato_sim.stateclient import StateClient
         return StateClient(self.cluster_conf["primary_ip"], self.state_port, timeout)
 
     # -- background processes

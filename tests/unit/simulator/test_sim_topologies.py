@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackato_sim.state import StateError
+from stackato_sim.stateclient import StateError
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "harness" / "topologies"
 
