@@ -326,8 +326,9 @@ class KatoClient:
     def argv(self, args):
         return [self.kato_path] + [str(arg) for arg in args]
 
-    def run_argv(self, argv, check_rc=True, cwd=None, data=None, timeout=None, what=None):
-        """Run any argv (kato or Sentinel) with the fixed locale; optional kill after timeout seconds."""
+    def run_argv(self, argv, check_rc=True, cwd=None, data=None, timeout=None, what=None, on_start=None):
+        """Run any argv (kato or Sentinel) with the fixed locale; optional kill after timeout seconds. ``on_start``:
+        called with the process once it runs (a caller in another thread may stop it)."""
         timer_box = []
         timed_out = []
 
@@ -354,8 +355,15 @@ class KatoClient:
         if data is not None:
             kwargs["data"] = data
             kwargs["binary_data"] = False
-        if timeout:
-            kwargs["before_communicate_callback"] = _start_timer
+
+        def _started(proc):
+            if timeout:
+                _start_timer(proc)
+            if on_start is not None:
+                on_start(proc)
+
+        if timeout or on_start is not None:
+            kwargs["before_communicate_callback"] = _started
         try:
             rc, stdout, stderr = self.module.run_command(argv, **kwargs)
         finally:

@@ -136,6 +136,9 @@ options:
       - After the upgrade (also when the node was at O(version) already), block until every process of the node is ready
         with C(kato process ready -b <ready_timeout> all) [doc] - in the same call, instead of a task of its own -
         and fail when they are not ready within that many seconds (V(0) waits forever).
+      - The wait begins as soon as C(kato node upgrade) has returned, while the version reached is read (two reads at
+        once, so one round of kato's start-up less between the node's upgrade and the next node's turn); when the version
+        read fails the task, the wait is stopped.
       - With O(progress), the upgrade step is recorded before the wait, so that a wait that fails leaves the upgrade
         recorded and O(progress.also) (for example V(ready)) is recorded only once the node is ready.
       - Not set (the default), nothing waits. Only for an upgrade (not with O(update_kato) or O(download_only)), and
@@ -554,6 +557,7 @@ import hashlib
 import os
 import re
 import shlex
+import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -982,11 +986,12 @@ def check_mode_result(module, result, status):
     result.update(changed=changed, version_after=predicted, status=status)
 
 
-def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
+def upgrade_to_target(module, client, upgrade, result, status, before_run=None, ready=None):
     """Run the upgrade; after a recovery of kato, go on to the target (kato is back). Returns the status after.
 
     ``before_run`` (the node's turn, O(order.gate); then the DEA's retirement, option retire) runs once, right
-    before kato's first run, only when it runs.
+    before kato's first run, only when it runs. ``ready`` (a ReadyWait, O(ready_timeout)) begins as soon as kato's
+    last run returned without a recovery, so that it runs while the version reached is read.
     Fails when a version was asked for and the node is not at it in the end.
     """
     params = module.params
@@ -1005,6 +1010,8 @@ def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
             before_run()
             before_run = None
         came_back = upgrade.run(resume_first)
+        if not came_back and ready is not None:
+            ready.start()
         current = client.version(params["node"])
         stale = True
         if not came_back:
@@ -1036,15 +1043,15 @@ def upgrade_to_target(module, client, upgrade, result, status, before_run=None):
     return upgrade.status() if stale else status
 
 
-def run_module(module, client, api=None, gate=None):
+def run_module(module, client, api=None, gate=None, ready=None):
     params = module.params
     gate = gate or _gate.Gate({})
     if not params["run_lock"] or module.check_mode:
-        return run_locked(module, client, Upgrade(module, client), 0.0, api, gate)
+        return run_locked(module, client, Upgrade(module, client), 0.0, api, gate, ready)
     upgrade = Upgrade(module, client)
     fd, waited = hold_run_lock(module, params["run_lock"], upgrade)
     try:
-        return run_locked(module, client, upgrade, waited, api, gate)
+        return run_locked(module, client, upgrade, waited, api, gate, ready)
     finally:
         os.close(fd)
 
@@ -1099,7 +1106,7 @@ def retire_first(module, client, api, upgrade, result, inventory=None):
     result["retire"] = retired
 
 
-def run_locked(module, client, upgrade, waited, api=None, gate=None):
+def run_locked(module, client, upgrade, waited, api=None, gate=None, ready=None):
     """The task, with the node's run lock held (not in check mode). ``gate`` (O(order.gate)): the node's turn,
     waited for right before the first change (kato's recovery, the retirement, kato's first run)."""
     params = module.params
@@ -1143,7 +1150,7 @@ def run_locked(module, client, upgrade, waited, api=None, gate=None):
         if params["retire"] and mode == "upgrade" and result["changed"]:
             before_run()
     elif mode == "upgrade":
-        status = upgrade_to_target(module, client, upgrade, result, status, before_run)
+        status = upgrade_to_target(module, client, upgrade, result, status, before_run, ready)
         result["changed"] = (upgrade.recovered or result["version_before"] != result["version_after"]
                              or bool(result["retire"] and result["retire"]["changed"]))
     else:
@@ -1247,15 +1254,22 @@ def main():
                                     timeout=retire["api_timeout"])
     client = KatoClient(module, require=False)
     gate = _gate.Gate(module.params)
+    ready = (ReadyWait(client, module.params["ready_timeout"])
+             if module.params["ready_timeout"] is not None and mode_of(module.params) == "upgrade"
+             and not module.check_mode else None)
+    result = None
     try:
-        result = run_module(module, client, api, gate)
+        result = run_module(module, client, api, gate, ready)
     except _gate.NotStarted as exc:
         _gate.exit_not_started(module, exc)
     except KatoError as exc:
         fail_from_error(module, exc)
     finally:
         gate.discard()
-    wait_ready(module, client, result)
+        if result is None and ready is not None:
+            # the task fails (or ends) before its wait: the wait begun after kato's run is stopped
+            ready.stop()
+    wait_ready(module, client, result, ready)
     check_instances(module, api, result)
     _progress.exit_recording(module, result, "the upgrade finished")
 
@@ -1304,17 +1318,72 @@ def record_partial(module, result):
         module.warn(f"the upgrade step could not be recorded in {progress['path']}: {exc}")
 
 
-def wait_ready(module, client, result):
+class ReadyWait:
+    """O(ready_timeout)'s wait, C(kato process ready -b <s> all) [doc], begun in a thread as soon as C(kato node upgrade)
+    has returned (``start``), so that it runs while the version reached is read; ``stop`` ends it when the task fails
+    before it (the command is killed); ``result`` blocks until it ends: None when ready, else the KatoError."""
+
+    def __init__(self, client, timeout):
+        self._client, self._timeout = client, timeout
+        self._lock = threading.Lock()
+        self._process = None
+        self._stopped = False
+        self._thread = None
+        self._error = None
+        self.started = None
+
+    def start(self):
+        if self._thread is None:
+            self.started = time.monotonic()
+            self._thread = threading.Thread(target=self._wait, name="kato-process-ready", daemon=True)
+            self._thread.start()
+
+    def _keep(self, process):
+        with self._lock:
+            self._process = process
+            stopped = self._stopped
+        if stopped:
+            process.kill()
+
+    def _wait(self):
+        try:
+            self._client.run("process", "ready", "-b", self._timeout, "all", what="kato process ready",
+                             on_start=self._keep)
+        except KatoError as exc:
+            self._error = exc
+
+    def stop(self):
+        with self._lock:
+            self._stopped = True
+            process = self._process
+        if process is not None and process.poll() is None:
+            try:
+                process.kill()
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def result(self):
+        if self._thread is None:
+            self.start()
+        self._thread.join()
+        return self._error
+
+
+def wait_ready(module, client, result, ready=None):
     """O(ready_timeout): block until the node's processes are ready (the upgrade is done and not undone by a failed
-    wait: it is recorded first, and the failure says so and is resumable)."""
+    wait: it is recorded first, and the failure says so and is resumable). ``ready``: the wait, begun already when
+    kato node upgrade ran (ReadyWait), else begun now."""
     params = module.params
     result["ready"], result["ready_duration"] = False, 0.0
     if params["ready_timeout"] is None or mode_of(params) != "upgrade" or module.check_mode:
         return
-    started = time.monotonic()
-    try:
-        client.run("process", "ready", "-b", params["ready_timeout"], "all", what="kato process ready")
-    except KatoError as exc:
+    ready = ready or ReadyWait(client, params["ready_timeout"])
+    ready.start()
+    started = ready.started
+    exc = ready.result()
+    if exc is not None:
         record_partial(module, result)
         exc.msg = (f"upgraded to {result['version_after']}, but the node's processes were not ready within "
                    f"ready_timeout={params['ready_timeout']} seconds: {' '.join((exc.stdout or exc.stderr).split())}; "

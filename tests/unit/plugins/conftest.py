@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 
 import pytest
 
@@ -95,10 +96,12 @@ class ModuleExit(Exception):
 
 
 class Call:
-    """One expected command: argv, optional cwd, and the (rc, stdout, stderr) it returns."""
+    """One expected command: argv, optional cwd, and the (rc, stdout, stderr) it returns. ``concurrent``: the module
+    runs it in a thread at the same time as the command listed before it, so the two may come in either order."""
 
-    def __init__(self, argv, rc=0, out="", err="", cwd=None, environ=None, side_effect=None):
+    def __init__(self, argv, rc=0, out="", err="", cwd=None, environ=None, side_effect=None, concurrent=False):
         self.argv = [str(a) for a in argv]
+        self.concurrent = concurrent
         self.rc, self.out, self.err = rc, out, err
         self.cwd = cwd
         self.environ = KATO_ENV if environ is None else environ
@@ -109,12 +112,19 @@ class RunCommandMock:
     def __init__(self, calls):
         self.expected = [call if isinstance(call, Call) else Call(**call) for call in calls]
         self.seen = []
+        self._lock = threading.Lock()
 
     def __call__(self, module, args, **kwargs):
-        index = len(self.seen)
-        self.seen.append((list(args), kwargs))
-        assert index < len(self.expected), f"unexpected command #{index + 1}: {args}"
-        call = self.expected[index]
+        with self._lock:
+            index = len(self.seen)
+            self.seen.append((list(args), kwargs))
+            assert index < len(self.expected), f"unexpected command #{index + 1}: {args}"
+            following = self.expected[index + 1] if index + 1 < len(self.expected) else None
+            if (list(args) != self.expected[index].argv and following is not None and following.concurrent
+                    and list(args) == following.argv):
+                # the concurrent command came first: the one before it is expected next
+                self.expected[index], self.expected[index + 1] = following, self.expected[index]
+            call = self.expected[index]
         assert list(args) == call.argv, f"command #{index + 1}"
         assert kwargs.get("environ_update") == call.environ, f"environment of command #{index + 1}"
         assert kwargs.get("expand_user_and_vars") is False, "arguments must not be expanded"

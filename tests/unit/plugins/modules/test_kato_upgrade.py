@@ -7,10 +7,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import subprocess
 import threading
+import time
 
 import pytest
 
+from ansible_collections.stackato.cluster.plugins.module_utils._kato import KatoError
 from ansible_collections.stackato.cluster.plugins.modules import kato_upgrade
 
 STATUS = ["node", "upgrade", "--status", "--json"]
@@ -845,7 +848,7 @@ def test_ready_timeout_waits_after_the_upgrade_and_records_the_further_steps(run
     record = tmp_path / "progress.json"
     args = dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel,
                 progress={"path": str(record), "target": "3.6.2", "step": "upgrade", "also": ["ready", "verify"]})
-    calls = _upgrade_calls(kato, before) + [{"argv": [kato] + READY, "out": "READY\n"}]
+    calls = _upgrade_calls(kato, before) + [{"argv": [kato] + READY, "concurrent": True, "out": "READY\n"}]
     result, failed, dummy = run_module(kato_upgrade, args, calls)
     assert not failed, result
     assert result["ready"] is True
@@ -858,7 +861,7 @@ def test_ready_timeout_not_ready_fails_resumable_with_the_upgrade_step_recorded(
     record = tmp_path / "progress.json"
     args = dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel,
                 progress={"path": str(record), "target": "3.6.2", "step": "upgrade", "also": ["ready"]})
-    calls = _upgrade_calls(kato) + [{"argv": [kato] + READY, "rc": 1, "out": "router2g STARTING\n"}]
+    calls = _upgrade_calls(kato) + [{"argv": [kato] + READY, "concurrent": True, "rc": 1, "out": "router2g STARTING\n"}]
     result, failed, dummy = run_module(kato_upgrade, args, calls)
     assert failed
     assert result["cause"] == "not_ready" and result["resumable"] is True
@@ -867,6 +870,68 @@ def test_ready_timeout_not_ready_fails_resumable_with_the_upgrade_step_recorded(
     # the upgrade is recorded, the wait is not: a re-run resumes at the ready step
     assert list(json.loads(record.read_text())["steps"]) == ["upgrade"]
     assert result["progress"]["done"] == ["upgrade"]
+
+
+def test_ready_timeout_waits_while_the_version_reached_is_read(run_module, kato, sentinel, sleeps):
+    # the wait begins as soon as kato node upgrade returned, before the version read ends: that read blocks here
+    # until the wait has begun (a wait begun after it would leave the read blocked: the read's assertion fails)
+    begun = threading.Event()
+    calls = _upgrade_calls(kato)
+    calls[-1]["side_effect"] = lambda: begun.wait(10) or pytest.fail("kato process ready did not begin during the read")
+    calls.append({"argv": [kato] + READY, "concurrent": True, "out": "READY\n", "side_effect": begun.set})
+    result, failed, dummy = run_module(kato_upgrade, dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel),
+                                       calls)
+    assert not failed, result
+    assert result["ready"] is True and result["version_after"] == "3.6.2"
+
+
+def test_ready_timeout_wait_stopped_when_the_version_read_fails_the_task(run_module, kato, sentinel, sleeps, tmp_path):
+    # kato node upgrade returned but the node is not at the target: the task fails as before (target_not_reached),
+    # not with the wait's outcome, and records nothing
+    record = tmp_path / "progress.json"
+    calls = _upgrade_calls(kato)
+    calls[-1]["out"] = "Helion Stackato 3.4.2\n"
+    calls.append({"argv": [kato] + READY, "concurrent": True, "rc": 1, "out": "dea_ng STARTING\n"})
+    args = dict(version="3.6.2", kato_path=kato, ready_timeout=600, **sentinel,
+                progress={"path": str(record), "target": "3.6.2", "step": "upgrade", "also": ["ready"]})
+    result, failed, dummy = run_module(kato_upgrade, args, calls)
+    assert failed and result["cause"] == "target_not_reached", result
+    assert not record.exists()
+
+
+class _SleepingKato:
+    """A client whose ``kato process ready`` is a real process that would run for a minute."""
+
+    def __init__(self, delay=0.0):
+        self.delay = delay
+        self.process = None
+
+    def run(self, *args, what=None, on_start=None):
+        time.sleep(self.delay)
+        self.process = subprocess.Popen(["sleep", "60"])   # pylint: disable=consider-using-with
+        on_start(self.process)
+        rc = self.process.wait()
+        raise KatoError(f"{what} ended with rc={rc}", rc=rc)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3])   # stopped while the command runs; stopped before it started
+def test_ready_wait_stop_kills_the_command(delay):
+    client = _SleepingKato(delay)
+    wait = kato_upgrade.ReadyWait(client, 600)
+    wait.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    wait.stop()
+    if delay:   # the command starts after stop(): killed as it starts
+        deadline = time.monotonic() + 5
+        while client.process is None or client.process.poll() is None:
+            assert time.monotonic() < deadline, "the command started after stop() was not killed"
+            time.sleep(0.01)
+    else:
+        assert time.monotonic() - started < 5
+    assert client.process.poll() == -9
+    error = wait.result()
+    assert isinstance(error, KatoError) and error.rc == -9
 
 
 @pytest.mark.parametrize("extra, check", [
@@ -933,7 +998,7 @@ def test_retire_upgrade_ready_and_count_in_one_call(run_module, kato, sentinel, 
     fake = api(MOVED)
     record = tmp_path / "progress.json"
     calls = (_upgrade_calls(kato)[:2] + _k(kato, *RETIRE_READS, RETIRE) + _upgrade_calls(kato)[2:]
-             + [{"argv": [kato] + READY, "out": "READY\n"}])
+             + [{"argv": [kato] + READY, "concurrent": True, "out": "READY\n"}])
     result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls)
     assert not failed, result
     assert result["changed"] is True and result["version_after"] == "3.6.2" and result["ready"] is True
@@ -968,7 +1033,7 @@ def test_retire_then_fewer_instances_fails_with_upgrade_and_ready_recorded(
     api(short)
     record = tmp_path / "progress.json"
     calls = (_upgrade_calls(kato)[:2] + _k(kato, *RETIRE_READS, RETIRE) + _upgrade_calls(kato)[2:]
-             + [{"argv": [kato] + READY, "out": "READY\n"}])
+             + [{"argv": [kato] + READY, "concurrent": True, "out": "READY\n"}])
     result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls)
     assert failed
     assert result["cause"] == "instances_short" and result["resumable"] is False
@@ -980,7 +1045,7 @@ def test_retire_then_fewer_instances_fails_with_upgrade_and_ready_recorded(
 def test_retire_not_run_when_the_node_is_at_the_target(run_module, kato, sentinel, sleeps, tmp_path, api):
     fake = api(MOVED)
     record = tmp_path / "progress.json"
-    calls = _upgrade_calls(kato, "3.6.2") + [{"argv": [kato] + READY, "out": "READY\n"}]
+    calls = _upgrade_calls(kato, "3.6.2") + [{"argv": [kato] + READY, "concurrent": True, "out": "READY\n"}]
     result, failed, dummy = run_module(kato_upgrade, _retire_args(kato, sentinel, record), calls)
     assert not failed, result
     assert result["retire"] is None and fake.calls == []
@@ -1081,7 +1146,7 @@ def test_a_dea_reads_the_cluster_before_the_gate_and_its_state_after(tmp_path, r
     before, after = ({**call, "side_effect": still_waiting} for call in (NODE_LIST, MEMORY)), \
         ({**call, "side_effect": passed} for call in (procs_all(DEA1, DEA2, DEA3), RETIRE))
     calls = (_upgrade_calls(kato)[:2] + _k(kato, *before, *after) + _upgrade_calls(kato)[2:]
-             + [{"argv": [kato] + READY, "out": "READY\n"}])
+             + [{"argv": [kato] + READY, "concurrent": True, "out": "READY\n"}])
     args = dict(_retire_args(kato, sentinel, tmp_path / "progress.json"), order=order_with(gate))
     result, failed, dummy = run_module(kato_upgrade, args, calls)
     assert not failed, result
@@ -1106,7 +1171,7 @@ def test_a_module_started_before_the_window_says_it_has_begun_after_the_retireme
     retire = ({**call, "side_effect": not_yet} for call in (procs_all(DEA1, DEA2, DEA3), RETIRE))
     upgrade = [{**call, "side_effect": said} if call["argv"][1:] == UPGRADE_362 else call for call in _upgrade_calls(kato)[2:]]
     calls = (_upgrade_calls(kato)[:2] + _k(kato, NODE_LIST, MEMORY, *retire) + upgrade
-             + [{"argv": [kato] + READY, "out": "READY\n"}])
+             + [{"argv": [kato] + READY, "concurrent": True, "out": "READY\n"}])
     args = dict(_retire_args(kato, sentinel, tmp_path / "progress.json"), order=order_with(gate))
     result, failed, dummy = run_module(kato_upgrade, args, calls)
     assert not failed, result
