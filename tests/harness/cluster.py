@@ -52,7 +52,7 @@ SIM_SRC = Path(os.environ.get("STACKATO_SIM_SRC", REPO / "tests" / "simulator" /
 if str(SIM_SRC.parent) not in sys.path:
     sys.path.insert(0, str(SIM_SRC.parent))
 # The simulator's own answers to "which ports", "which profile", "which DEA memory in config".
-from stackato_sim import nodeconf, paths as sim_paths, ports, state as sim_state  # noqa: E402  pylint: disable=wrong-import-position
+from stackato_sim import nodeconf, paths as sim_paths, ports, state as sim_state, stateclient as sim_stateclient  # noqa: E402  pylint: disable=wrong-import-position
 
 BASE_REPO = "localhost/stackato-sim-base"
 NODE_REPO = "localhost/stackato-sim-node"
@@ -877,11 +877,11 @@ def introduce(name: str, others: list[dict], node: dict) -> None:
 def attach(topo: dict, node: dict) -> None:
     """Make the node known to the cluster state, as `kato node attach` does (idempotent: the
     node's own first report may have done it already)."""
-    client = sim_state.StateClient(primary(topo)["ip"], STATE_PORT, timeout=10.0)
+    client = sim_stateclient.StateClient(primary(topo)["ip"], STATE_PORT, timeout=10.0)
     try:
         client.node_attach(node["ip"], name=node["name"], roles=node["roles"],
                            version=node["version"], dea_memory_mb=int(node["dea_memory_mb"]))
-    except (sim_state.StateUnavailable, sim_state.StateError) as exc:
+    except (sim_stateclient.StateUnavailable, sim_stateclient.StateError) as exc:
         raise HarnessError(f"node {node['name']} is up but could not be attached: {exc}") from None
 
 

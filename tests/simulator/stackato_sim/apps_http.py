@@ -22,7 +22,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import nodeconf, state as state_mod
+from . import nodeconf, stateclient as state_mod
 
 POLL_S = 0.1
 

@@ -25,7 +25,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from . import nodeconf, nodestate, ports, state as state_mod
+from . import nodeconf, nodestate, ports, stateclient as state_mod
 from .apps_http import LoopbackServer, stop_listening
 
 POLL_S = 0.1          # how often the routing table and router2g's state are read
