@@ -522,7 +522,9 @@ ready:
   type: bool
   sample: true
 ready_duration:
-  description: Seconds of RV(duration) spent waiting until the node was ready (V(0) when it did not wait).
+  description:
+    - Seconds the wait took until the node was ready (V(0) when it did not wait), from its start right after
+      C(kato node upgrade) returned; the version read runs during its first part, so RV(duration) counts that part once.
   returned: success
   type: float
   sample: 14.2
@@ -1379,10 +1381,12 @@ def wait_ready(module, client, result, ready=None):
     result["ready"], result["ready_duration"] = False, 0.0
     if params["ready_timeout"] is None or mode_of(params) != "upgrade" or module.check_mode:
         return
+    called = time.monotonic()
     ready = ready or ReadyWait(client, params["ready_timeout"])
     ready.start()
     started = ready.started
     exc = ready.result()
+    ended = time.monotonic()
     if exc is not None:
         record_partial(module, result)
         exc.msg = (f"upgraded to {result['version_after']}, but the node's processes were not ready within "
@@ -1392,8 +1396,9 @@ def wait_ready(module, client, result, ready=None):
         exc.extra.update(cause="not_ready", resumable=True)
         fail_from_error(module, exc, **{key: value for key, value in result.items() if key not in ("msg", "diff")})
     result["ready"] = True
-    result["ready_duration"] = round(time.monotonic() - started, 3)
-    result["duration"] = round(result["duration"] + result["ready_duration"], 3)
+    result["ready_duration"] = round(ended - started, 3)
+    # duration ran until the version read ended: only the part of the wait after it is added (the wait began before)
+    result["duration"] = round(result["duration"] + ended - max(started, called), 3)
 
 
 if __name__ == "__main__":
