@@ -1271,7 +1271,7 @@ def main():
         if result is None and ready is not None:
             # the task fails (or ends) before its wait: the wait begun after kato's run is stopped
             ready.stop()
-    wait_ready(module, client, result, ready)
+    wait_ready(module, result, ready)
     check_instances(module, api, result)
     _progress.exit_recording(module, result, "the upgrade finished")
 
@@ -1367,22 +1367,19 @@ class ReadyWait:
             self._thread.join(10)
 
     def result(self):
-        if self._thread is None:
-            self.start()
         self._thread.join()
         return self._error
 
 
-def wait_ready(module, client, result, ready=None):
+def wait_ready(module, result, ready):
     """O(ready_timeout): block until the node's processes are ready (the upgrade is done and not undone by a failed
-    wait: it is recorded first, and the failure says so and is resumable). ``ready``: the wait, begun already when
-    kato node upgrade ran (ReadyWait), else begun now."""
+    wait: it is recorded first, and the failure says so and is resumable). ``ready``: the wait (ReadyWait), begun
+    already when kato node upgrade ran, else begun now; None when the task does not wait."""
     params = module.params
     result["ready"], result["ready_duration"] = False, 0.0
-    if params["ready_timeout"] is None or mode_of(params) != "upgrade" or module.check_mode:
+    if ready is None:
         return
     called = time.monotonic()
-    ready = ready or ReadyWait(client, params["ready_timeout"])
     ready.start()
     started = ready.started
     exc = ready.result()
